@@ -1,0 +1,1 @@
+"""The ``robot-rl`` command line: one entry point, one module per subcommand."""

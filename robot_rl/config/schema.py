@@ -1,0 +1,189 @@
+"""Dataclass schemas for every config group.
+
+Hydra validates types and keys against these when composing; ``validate()`` then checks the
+values (ranges, shapes) and names the offending key, so a bad config fails before anything starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from typing import Any
+
+
+class ConfigValueError(ValueError):
+    """A config value is out of range; the message starts with the dotted key."""
+
+
+def _check(ok: bool, key: str, msg: str) -> None:
+    if not ok:
+        raise ConfigValueError(f"{key}: {msg}")
+
+
+def _check_box(low: list[float], high: list[float], key: str) -> None:
+    _check(len(low) == len(high), key, f"low and high differ in length ({len(low)} vs {len(high)})")
+    _check(all(lo < hi for lo, hi in zip(low, high)), key, f"low {list(low)} must be < high {list(high)}")
+
+
+class RobotBackend(str, Enum):
+    mujoco = "mujoco"
+    franka = "franka"
+
+
+class CameraBackend(str, Enum):
+    mujoco = "mujoco"
+    realsense = "realsense"
+
+
+class RenderGeoms(str, Enum):
+    """Which arm geometry the simulated cameras draw: the coarse collision meshes (fast, ~3 ms per
+    128x128 frame in software GL) or the detailed visual meshes (~45 ms; for videos)."""
+
+    collision = "collision"
+    visual = "visual"
+
+
+@dataclass
+class TaskConfig:
+    """Pick the cube, place it on the target. Positions in metres in the robot base frame."""
+
+    name: str = "pick_place"
+    control_hz: float = 10.0
+    max_steps: int = 120
+    cube_half_size: float = 0.02
+    cube_mass: float = 0.05
+    cube_xy_low: list[float] = field(default_factory=lambda: [0.40, -0.15])
+    cube_xy_high: list[float] = field(default_factory=lambda: [0.60, 0.15])
+    cube_yaw_range: float = 0.6
+    target_xy_low: list[float] = field(default_factory=lambda: [0.40, -0.20])
+    target_xy_high: list[float] = field(default_factory=lambda: [0.60, 0.20])
+    min_cube_target_distance: float = 0.12
+    success_tolerance: float = 0.025
+    start_pos: list[float] = field(default_factory=lambda: [0.45, 0.0, 0.30])
+    start_pos_noise: float = 0.02
+
+    def validate(self, key: str) -> None:
+        _check(self.control_hz > 0, f"{key}.control_hz", f"must be > 0, got {self.control_hz}")
+        _check(self.max_steps > 0, f"{key}.max_steps", f"must be > 0, got {self.max_steps}")
+        _check(0 < self.cube_half_size < 0.038, f"{key}.cube_half_size",
+               f"must be in (0, 0.038) m to fit the gripper, got {self.cube_half_size}")
+        _check(self.cube_mass > 0, f"{key}.cube_mass", f"must be > 0, got {self.cube_mass}")
+        for name in ("cube_xy", "target_xy"):
+            low, high = getattr(self, f"{name}_low"), getattr(self, f"{name}_high")
+            _check(len(low) == 2, f"{key}.{name}_low", f"needs 2 values, got {len(low)}")
+            _check_box(low, high, f"{key}.{name}_low/high")
+        _check(len(self.start_pos) == 3, f"{key}.start_pos", f"needs 3 values, got {len(self.start_pos)}")
+        _check(self.success_tolerance > 0, f"{key}.success_tolerance", "must be > 0")
+
+
+@dataclass
+class RobotConfig:
+    """The arm and its safety limits. An action of 1.0 moves the end effector by
+    ``max_translation_per_step`` metres (or ``max_rotation_per_step`` radians) in one control step."""
+
+    name: str = "fr3_sim"
+    backend: RobotBackend = RobotBackend.mujoco
+    ip: str = ""
+    max_translation_per_step: float = 0.03
+    max_rotation_per_step: float = 0.15
+    workspace_low: list[float] = field(default_factory=lambda: [0.25, -0.35, 0.0])
+    workspace_high: list[float] = field(default_factory=lambda: [0.75, 0.35, 0.45])
+    gripper_max_width: float = 0.08
+    watchdog_s: float = 0.3
+    physics_dt: float = 0.002
+
+    def validate(self, key: str) -> None:
+        _check(0 < self.max_translation_per_step <= 0.1, f"{key}.max_translation_per_step",
+               f"must be in (0, 0.1] m per step, got {self.max_translation_per_step}")
+        _check(0 < self.max_rotation_per_step <= 0.5, f"{key}.max_rotation_per_step",
+               f"must be in (0, 0.5] rad per step, got {self.max_rotation_per_step}")
+        _check(len(self.workspace_low) == 3, f"{key}.workspace_low", "needs 3 values (x, y, z)")
+        _check_box(self.workspace_low, self.workspace_high, f"{key}.workspace_low/high")
+        _check(0 < self.gripper_max_width <= 0.08, f"{key}.gripper_max_width", "must be in (0, 0.08] m")
+        _check(self.watchdog_s > 0, f"{key}.watchdog_s", "must be > 0")
+        _check(0 < self.physics_dt <= 0.01, f"{key}.physics_dt", "must be in (0, 0.01] s")
+        if self.backend == RobotBackend.franka:
+            _check(bool(self.ip), f"{key}.ip", "the franka backend needs the robot's IP address")
+
+
+@dataclass
+class CameraConfig:
+    """The camera set. ``names`` are the observation keys ``images/<name>``."""
+
+    backend: CameraBackend = CameraBackend.mujoco
+    names: list[str] = field(default_factory=lambda: ["wrist", "front"])
+    width: int = 128
+    height: int = 128
+    fps: int = 30
+    max_age_s: float = 0.2
+    serials: dict[str, str] = field(default_factory=dict)
+    render_geoms: RenderGeoms = RenderGeoms.collision
+
+    def validate(self, key: str) -> None:
+        _check(len(self.names) > 0, f"{key}.names", "needs at least one camera")
+        _check(len(set(self.names)) == len(self.names), f"{key}.names", f"duplicate names in {self.names}")
+        _check(16 <= self.width <= 4096 and 16 <= self.height <= 4096, f"{key}.width/height",
+               f"must be in [16, 4096], got {self.width}x{self.height}")
+        _check(self.fps > 0, f"{key}.fps", "must be > 0")
+        _check(self.max_age_s > 0, f"{key}.max_age_s", "must be > 0")
+        if self.backend == CameraBackend.realsense:
+            missing = [n for n in self.names if n not in self.serials]
+            _check(not missing, f"{key}.serials", f"no serial number for camera(s) {missing}")
+
+
+@dataclass
+class ExpertConfig:
+    """The scripted expert (source of demonstrations and the simulated human)."""
+
+    noise_std: float = 0.0
+    gain: float = 12.0
+
+    def validate(self, key: str) -> None:
+        _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
+        _check(self.gain > 0, f"{key}.gain", "must be > 0")
+
+
+@dataclass
+class DemoConfig:
+    """``robot-rl demo``: the main job in simulation."""
+
+    episodes: int = 10
+    seed: int = 0
+    video_episodes: int = 1
+
+    def validate(self, key: str) -> None:
+        _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
+        _check(self.video_episodes >= 0, f"{key}.video_episodes", "must be >= 0")
+
+
+@dataclass
+class BenchConfig:
+    """``robot-rl bench``: repetitions and where results go."""
+
+    steps: int = 300
+    warmup: int = 20
+    out_dir: str = "bench_results"
+
+    def validate(self, key: str) -> None:
+        _check(self.steps > 0, f"{key}.steps", "must be > 0")
+        _check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
+
+
+@dataclass
+class Config:
+    """The root config every command composes."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    robot: RobotConfig = field(default_factory=RobotConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    expert: ExpertConfig = field(default_factory=ExpertConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    seed: int = 0
+    output_dir: str = "runs"
+
+    def validate(self) -> None:
+        for f in fields(self):
+            value: Any = getattr(self, f.name)
+            if is_dataclass(value) and hasattr(value, "validate"):
+                value.validate(f.name)
