@@ -169,6 +169,82 @@ class BenchConfig:
         _check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
 
 
+class CrashPolicy(str, Enum):
+    """What opening a store for writing does with rows written after the last committed episode."""
+
+    discard = "discard"
+    keep_truncated = "keep_truncated"
+
+
+class RewardMode(str, Enum):
+    """``rlif``: -1 on the policy step just before a take-over; ``sparse``: 1 on success; ``both``: sum."""
+
+    rlif = "rlif"
+    sparse = "sparse"
+    both = "both"
+
+
+@dataclass
+class BufferBenchConfig:
+    """``robot-rl bench buffer`` sizes; shrink them for a quick run
+    (e.g. ``buffer.bench.cache_transitions=20000``)."""
+
+    append_episodes: int = 20
+    episode_len: int = 100
+    cache_transitions: int = 100_000
+    batch_size: int = 256
+    sample_batches: int = 100
+    refresh_episodes: int = 5
+
+    def validate(self, key: str) -> None:
+        for name in ("append_episodes", "episode_len", "batch_size", "sample_batches", "refresh_episodes"):
+            _check(getattr(self, name) > 0, f"{key}.{name}", "must be > 0")
+        _check(self.episode_len >= 2, f"{key}.episode_len", "must be >= 2 (one transition)")
+        _check(self.cache_transitions >= self.episode_len, f"{key}.cache_transitions",
+               f"must be >= episode_len ({self.episode_len})")
+
+
+@dataclass
+class BufferConfig:
+    """The zarr replay store (a local path or an fsspec URL) and the learner's in-RAM sampler."""
+
+    path: str = "runs/replay.zarr"
+    queue_size: int = 512
+    chunk_len: int = 100
+    compression: str = "lz4"
+    compression_level: int = 5
+    on_crash: CrashPolicy = CrashPolicy.discard
+    fsync: bool = False
+    offline_fraction: float = 0.5
+    offline_sources: list[str] = field(default_factory=lambda: ["demo", "teleop"])
+    n_step: int = 3
+    gamma: float = 0.99
+    frame_stack: int = 1
+    reward_mode: RewardMode = RewardMode.both
+    cache_capacity: int = 100_000
+    poll_interval_s: float = 1.0
+    bench: BufferBenchConfig = field(default_factory=BufferBenchConfig)
+
+    def validate(self, key: str) -> None:
+        _check(bool(self.path), f"{key}.path", "must not be empty")
+        _check(self.queue_size > 0, f"{key}.queue_size", f"must be > 0, got {self.queue_size}")
+        _check(self.chunk_len > 0, f"{key}.chunk_len", f"must be > 0, got {self.chunk_len}")
+        _check(self.compression in ("lz4", "zstd", "none"), f"{key}.compression",
+               f"must be one of lz4, zstd, none; got {self.compression!r}")
+        _check(0 <= self.compression_level <= 9, f"{key}.compression_level", "must be in [0, 9]")
+        _check(0.0 <= self.offline_fraction <= 1.0, f"{key}.offline_fraction",
+               f"must be in [0, 1], got {self.offline_fraction}")
+        known = ("demo", "policy", "sim", "teleop")
+        bad = [s for s in self.offline_sources if s not in known]
+        _check(not bad, f"{key}.offline_sources", f"unknown source(s) {bad}; known: {list(known)}")
+        _check(self.n_step >= 1, f"{key}.n_step", f"must be >= 1, got {self.n_step}")
+        _check(0.0 < self.gamma <= 1.0, f"{key}.gamma", f"must be in (0, 1], got {self.gamma}")
+        _check(self.frame_stack >= 1, f"{key}.frame_stack", f"must be >= 1, got {self.frame_stack}")
+        _check(self.cache_capacity > 0, f"{key}.cache_capacity", "must be > 0")
+        _check(self.poll_interval_s > 0, f"{key}.poll_interval_s", "must be > 0")
+        self.bench.validate(f"{key}.bench")
+
+
 @dataclass
 class Config:
     """The root config every command composes."""
@@ -179,6 +255,7 @@ class Config:
     expert: ExpertConfig = field(default_factory=ExpertConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
+    buffer: BufferConfig = field(default_factory=BufferConfig)
     seed: int = 0
     output_dir: str = "runs"
 
