@@ -136,11 +136,11 @@ class ExpertConfig:
     """The scripted expert (source of demonstrations and the simulated human)."""
 
     noise_std: float = 0.0
-    gain: float = 12.0
+    gain: float = 0.8
 
     def validate(self, key: str) -> None:
         _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
-        _check(self.gain > 0, f"{key}.gain", "must be > 0")
+        _check(0 < self.gain <= 1, f"{key}.gain", f"must be in (0, 1], got {self.gain}")
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Control-side utilities shared by every robot backend: safety limits, timing."""

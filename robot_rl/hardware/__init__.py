@@ -1,0 +1,1 @@
+"""Hardware interfaces (small ABCs) shared by real drivers and the MuJoCo twin."""

@@ -1,0 +1,79 @@
+"""The robot interface every arm backend implements (real Franka, MuJoCo twin, test fakes)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot_rl.control.safety import ClipReport
+
+# EE position (3), EE orientation as the first two columns of its rotation matrix (6: continuous and
+# unique, unlike a quaternion whose sign flips), gripper width (1).
+STATE_DIM = 10
+
+
+@dataclass(frozen=True)
+class RobotState:
+    """One proprioceptive sample. Positions in metres in the robot base frame; ``stamp`` in seconds
+    on the backend's clock (monotonic on hardware, simulation time in sim)."""
+
+    ee_pos: np.ndarray  # (3,)
+    ee_quat: np.ndarray  # (4,) w, x, y, z with w >= 0
+    gripper_width: float
+    joint_pos: np.ndarray  # (7,)
+    joint_vel: np.ndarray  # (7,)
+    stamp: float
+
+    ee_mat: np.ndarray  # (3, 3) rotation of the EE frame in the base frame
+
+    def proprio(self) -> np.ndarray:
+        """The observation's ``state`` vector. (10,) float32: position, rotation columns x and y, width."""
+        rot6 = self.ee_mat[:, :2].T.reshape(6)
+        return np.concatenate([self.ee_pos, rot6, [self.gripper_width]]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SentCommand:
+    """What :meth:`Robot.send_action` actually executed, after clipping."""
+
+    action: np.ndarray  # (7,) float32, clipped to [-1, 1]
+    target_pos: np.ndarray  # (3,) EE target, clipped to the workspace
+    target_quat: np.ndarray  # (4,)
+    gripper: float  # [-1, 1], -1 open
+    clip: ClipReport
+
+
+class Robot(ABC):
+    """An arm with a gripper, commanded in end-effector deltas (see :mod:`robot_rl.control.safety`).
+
+    Lifecycle: ``connect()`` ... ``disconnect()`` (or use it as a context manager); ``stop()`` must
+    leave the arm holding still and is safe to call at any time, from any state.
+    """
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def disconnect(self) -> None: ...
+
+    @abstractmethod
+    def read_state(self) -> RobotState: ...
+
+    @abstractmethod
+    def send_action(self, action: np.ndarray) -> SentCommand:
+        """Check, clip and execute one control step's action; returns what was executed."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Robot:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stop()
+        finally:
+            self.disconnect()
