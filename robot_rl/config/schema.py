@@ -22,7 +22,7 @@ def _check(ok: bool, key: str, msg: str) -> None:
 
 def _check_box(low: list[float], high: list[float], key: str) -> None:
     _check(len(low) == len(high), key, f"low and high differ in length ({len(low)} vs {len(high)})")
-    _check(all(lo < hi for lo, hi in zip(low, high)), key, f"low {list(low)} must be < high {list(high)}")
+    _check(all(lo < hi for lo, hi in zip(low, high, strict=False)), key, f"low {list(low)} must be < high {list(high)}")
 
 
 class RobotBackend(str, Enum):

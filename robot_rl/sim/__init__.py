@@ -1,8 +1,4 @@
 """MuJoCo twin of the robot cell: the FR3 arm, a table, a cube and a target.
 
-Importing this package selects a headless GL backend before MuJoCo is imported.
+The headless GL backend is chosen in ``robot_rl/__init__.py``, before MuJoCo can be imported.
 """
-
-from robot_rl.sim.gl import choose_default_backend
-
-choose_default_backend()

@@ -51,7 +51,7 @@ class PickPlaceEnv:
         self.robot.connect()
         for cam in self.cameras.values():
             cam.connect()
-        pos, self._down = self._home_tcp_pose()
+        _pos, self._down = self._home_tcp_pose()
         self.steps = 0
         self.seed: int | None = None
 

@@ -35,7 +35,8 @@ class RenderBackendError(RuntimeError):
     """No OpenGL context could be created for offscreen rendering."""
 
 
-_PROBE = "import mujoco; c = mujoco.GLContext(16, 16); c.make_current(); c.free(); print('ok')"
+_PROBE = ("import mujoco; m = mujoco.MjModel.from_xml_string('<mujoco/>'); r = mujoco.Renderer(m, 16, 16); "
+          "r.render(); r.close(); print('ok')")
 
 
 def probe(backend: str, timeout: float = 30.0) -> str:

@@ -1,0 +1,1 @@
+"""Pictures of what the robot saw: videos and image strips."""

@@ -1,0 +1,50 @@
+"""The robot-rl command: help for every command, config errors before anything starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from robot_rl.cli.main import COMMANDS, main
+
+
+def test_overview_lists_every_command(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", [n for n, c in COMMANDS.items() if c.module])
+def test_each_built_command_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([name, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert f"robot-rl {name}" in out
+    assert "key=value" in out
+
+
+def test_planned_command_says_so(capsys):
+    planned = next(n for n, c in COMMANDS.items() if c.module is None)
+    assert main([planned]) == 2
+    assert "planned in issue" in capsys.readouterr().err
+
+
+def test_unknown_command(capsys):
+    assert main(["fly"]) == 2
+    assert "unknown command 'fly'" in capsys.readouterr().err
+
+
+def test_bad_override_stops_before_running(capsys):
+    assert main(["demo", "task.nope=1"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "task.nope" in err
+
+
+def test_console_script_runs_config():
+    out = subprocess.run([sys.executable, "-m", "robot_rl.cli.main", "config", "task.max_steps=33"],
+                         capture_output=True, text=True, check=True)
+    assert "max_steps: 33" in out.stdout
