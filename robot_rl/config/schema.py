@@ -246,6 +246,98 @@ class BufferConfig:
 
 
 @dataclass
+class PolicyConfig:
+    """The behaviour-cloning base policy: image encoders trained from scratch + proprio -> action chunk."""
+
+    chunk: int = 8
+    execute_steps: int = 4
+    feature_dim: int = 64
+    hidden_dim: int = 256
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.1
+    augment_pad: int = 4
+    eval_every: int = 0
+    eval_episodes: int = 5
+    path: str = "runs/bc_base.pt"
+    device: str = "auto"
+
+    def validate(self, key: str) -> None:
+        _check(self.chunk >= 1, f"{key}.chunk", f"must be >= 1, got {self.chunk}")
+        _check(1 <= self.execute_steps <= self.chunk, f"{key}.execute_steps",
+               f"must be in [1, chunk={self.chunk}], got {self.execute_steps}")
+        _check(self.feature_dim > 0 and self.hidden_dim > 0, f"{key}.feature_dim/hidden_dim", "must be > 0")
+        _check(self.epochs > 0, f"{key}.epochs", "must be > 0")
+        _check(self.batch_size > 0, f"{key}.batch_size", "must be > 0")
+        _check(self.lr > 0, f"{key}.lr", "must be > 0")
+        _check(0.0 <= self.val_fraction < 1.0, f"{key}.val_fraction", "must be in [0, 1)")
+        _check(self.augment_pad >= 0, f"{key}.augment_pad", "must be >= 0")
+        _check(self.device in ("auto", "cpu", "cuda"), f"{key}.device", "must be auto, cpu or cuda")
+
+
+@dataclass
+class LearnerConfig:
+    """Residual off-policy RL (ResFiT recipe, DESIGN.md section 3)."""
+
+    residual_scale: float = 0.1
+    hidden_dim: int = 256
+    num_critics: int = 10
+    critic_subsample: int = 2
+    utd: int = 4
+    batch_size: int = 256
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    tau: float = 0.005
+    policy_delay: int = 2
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
+    exploration_noise: float = 0.1
+    critic_warmup_updates: int = 200
+    min_online_transitions: int = 200
+    publish_every: int = 50
+    checkpoint_every: int = 500
+    max_updates: int = 0
+    frozen_features: bool = True
+    dir: str = "runs/learner"
+    device: str = "auto"
+
+    def validate(self, key: str) -> None:
+        _check(0 < self.residual_scale <= 1, f"{key}.residual_scale", "must be in (0, 1]")
+        _check(self.num_critics >= 2, f"{key}.num_critics", "must be >= 2")
+        _check(1 <= self.critic_subsample <= self.num_critics, f"{key}.critic_subsample",
+               f"must be in [1, num_critics={self.num_critics}]")
+        _check(self.utd >= 1, f"{key}.utd", "must be >= 1")
+        _check(self.batch_size > 1, f"{key}.batch_size", "must be > 1")
+        _check(self.actor_lr > 0 and self.critic_lr > 0, f"{key}.actor_lr/critic_lr", "must be > 0")
+        _check(0 < self.tau <= 1, f"{key}.tau", "must be in (0, 1]")
+        _check(self.policy_delay >= 1, f"{key}.policy_delay", "must be >= 1")
+        _check(self.publish_every >= 1 and self.checkpoint_every >= 1, f"{key}.publish_every/checkpoint_every",
+               "must be >= 1")
+        _check(self.device in ("auto", "cpu", "cuda"), f"{key}.device", "must be auto, cpu or cuda")
+
+
+@dataclass
+class HumanConfig:
+    """The simulated human: watches the policy and takes over with the scripted expert when it drifts."""
+
+    enabled: bool = True
+    drift_threshold: float = 0.5
+    drift_patience: int = 3
+    stall_steps: int = 25
+    takeover_steps: int = 10
+    noise_std: float = 0.05
+
+    def validate(self, key: str) -> None:
+        _check(self.drift_threshold > 0, f"{key}.drift_threshold", "must be > 0")
+        _check(self.drift_patience >= 1, f"{key}.drift_patience", "must be >= 1")
+        _check(self.stall_steps >= 1, f"{key}.stall_steps", "must be >= 1")
+        _check(self.takeover_steps >= 1, f"{key}.takeover_steps", "must be >= 1")
+        _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
+
+
+@dataclass
 class Config:
     """The root config every command composes."""
 
@@ -256,6 +348,9 @@ class Config:
     demo: DemoConfig = field(default_factory=DemoConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     buffer: BufferConfig = field(default_factory=BufferConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    human: HumanConfig = field(default_factory=HumanConfig)
     seed: int = 0
     output_dir: str = "runs"
 
