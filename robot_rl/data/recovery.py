@@ -1,0 +1,119 @@
+"""Crash recovery: what opening a store for writing does with the leftovers of a killed writer.
+
+A writer killed at any instant leaves, at worst (see the commit protocol in
+:mod:`robot_rl.data.replay_store`):
+
+- ``data/<key>`` arrays longer than the last committed end, possibly of different lengths and with
+  chunks never written (the episode in progress);
+- ``meta/episode_<field>`` arrays one entry longer than ``meta/episode_ends`` (commit cut short);
+- a last ``meta/episode_ends`` entry that was resized but never written (reads as 0).
+
+Every committed episode is untouched. The tail is discarded, or with ``keep_truncated`` the rows the
+``recorder`` group marks as fully written are committed as an episode with status
+``crash_recovered`` (its metadata comes from the marker written when the episode began).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from robot_rl.config.schema import CrashPolicy
+from robot_rl.data import layout as L
+
+if TYPE_CHECKING:
+    from robot_rl.data.replay_store import ReplayStore
+
+CRASH_POLICIES = tuple(p.value for p in CrashPolicy)
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What :func:`recover` found and did."""
+
+    policy: str
+    committed_episodes: int
+    committed_rows: int
+    tail_rows: int  # rows after the last committed episode (longest data array)
+    salvaged_rows: int  # committed as a crash_recovered episode
+    discarded_rows: int
+    dropped_end_entries: int  # meta/episode_ends entries resized but never written
+    trimmed_meta_entries: int  # per-episode metadata entries without a committed episode
+
+    @property
+    def action(self) -> str:
+        if self.salvaged_rows:
+            return "kept_truncated"
+        if self.discarded_rows or self.dropped_end_entries or self.trimmed_meta_entries:
+            return "discarded"
+        return "none"
+
+    def __str__(self) -> str:
+        head = f"{self.committed_episodes} committed episodes ({self.committed_rows} rows) intact"
+        if self.action == "none":
+            return f"{head}; nothing to recover"
+        parts = [head]
+        if self.salvaged_rows:
+            parts.append(f"kept the {self.salvaged_rows} fully written rows of the interrupted episode "
+                         "as a truncated episode (status crash_recovered)")
+        if self.discarded_rows:
+            parts.append(f"discarded {self.discarded_rows} rows of an interrupted episode")
+        if self.dropped_end_entries or self.trimmed_meta_entries:
+            parts.append(f"removed {self.dropped_end_entries} unwritten episode_ends entries and "
+                         f"{self.trimmed_meta_entries} orphan metadata entries of a cut-short commit")
+        return "; ".join(parts) + f" (on_crash={self.policy})"
+
+
+def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
+    """Repair ``store`` (open for writing) after a crash; safe and a no-op on a clean store."""
+    policy = str(getattr(policy, "value", policy))
+    if policy not in CRASH_POLICIES:
+        raise ValueError(f"on_crash must be one of {CRASH_POLICIES}, got {policy!r}")
+    lengths = store.data_lengths()
+    shortest, longest = min(lengths.values()), max(lengths.values())
+
+    # 1. The committed prefix of episode_ends: increasing, backed by data and metadata.
+    ends_arr = store.meta_array(L.EPISODE_ENDS)
+    raw_ends = np.asarray(ends_arr[:], dtype=np.int64)
+    meta_lens = {n: store.meta_array(L.meta_array_name(n)).shape[0] for n in L.META_FIELDS}
+    n = store.n_episodes  # refresh() already kept only the increasing prefix
+    while n and (int(raw_ends[n - 1]) > shortest or min(meta_lens.values()) < n):
+        n -= 1  # cannot happen under the commit protocol; keep what is provably whole
+    dropped = len(raw_ends) - n
+    if dropped:
+        ends_arr[n:] = 0  # so a later resize never exposes a stale end
+        ends_arr.resize((n,))
+    trimmed = 0
+    for name, length in meta_lens.items():
+        if length > n:
+            trimmed = max(trimmed, length - n)
+            store.meta_array(L.meta_array_name(name)).resize((n,))
+    store._ends = raw_ends[:n].copy()
+    last_end = store.n_rows
+
+    # 2. The tail: rows after the last commit.
+    tail = longest - last_end
+    marker = store._root[L.RECORDER_GROUP].attrs.get("open_episode")
+    flushed = 0
+    if marker and int(marker.get("start", -1)) == last_end:
+        flushed = min(int(marker.get("rows_flushed", 0)), shortest - last_end)
+    salvaged = 0
+    if policy == "keep_truncated" and flushed >= 2:  # at least one transition
+        store.truncate_data(last_end + flushed)
+        meta = L.EpisodeMeta.from_json(marker["meta"])
+        meta.status = L.EpisodeStatus.crash_recovered
+        meta.success = False
+        store._open = {"start": last_end, "rows_flushed": flushed, "meta": meta.to_json()}
+        store.commit_episode(meta)
+        salvaged = flushed
+    elif tail or longest != shortest:
+        store.truncate_data(last_end)
+    if marker is not None:
+        store._root[L.RECORDER_GROUP].attrs.update({"open_episode": None})
+    return RecoveryReport(policy=policy, committed_episodes=n,
+                          committed_rows=last_end, tail_rows=tail, salvaged_rows=salvaged,
+                          discarded_rows=tail - salvaged, dropped_end_entries=dropped,
+                          trimmed_meta_entries=trimmed)
+

@@ -1,0 +1,429 @@
+"""The replay store: a zarr v3 group of episodes, appended by one writer, read by many.
+
+Commit protocol (what makes ``kill -9`` at any instant safe, see :mod:`robot_rl.data.layout`):
+
+1. rows of the episode in progress are appended to ``data/<key>`` (resize, then write the chunks),
+   and the ``recorder`` group records how many rows of the open episode are fully written;
+2. the per-episode ``meta/episode_<field>`` arrays get the new entry;
+3. ``meta/episode_ends`` gets the new end — the commit. An entry whose value is not larger than
+   the previous one (a resize whose write never happened) is not committed.
+
+Readers only look at rows below the last committed end, so they never see a partial episode.
+Opening for writing repairs whatever a crash left behind (:mod:`robot_rl.data.recovery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import numpy as np
+import zarr
+from zarr.core.sync import sync
+
+from robot_rl.data import layout as L
+from robot_rl.data.errors import CorruptChunkError, LayoutVersionError, StoreError
+from robot_rl.data.row_schema import RowSchema
+from robot_rl.data.storage import WriterLock, clear_store, is_local, local_root, open_zarr_store
+
+log = logging.getLogger(__name__)
+_WRITE_CONFIG = {"write_empty_chunks": True}  # every chunk exists, so a deleted file is detectable
+
+
+class ReplayStore:
+    """Episodes of rows in a zarr group. Open with :meth:`open`, :meth:`create` or :meth:`open_or_create`.
+
+    Read side: :meth:`refresh` discovers newly committed episodes; :meth:`read_episode` returns
+    ``{key: (T, *shape)}``; :meth:`meta` returns the per-episode metadata arrays.
+    Write side (one process): :meth:`begin_episode`, :meth:`append_rows`, :meth:`commit_episode`
+    (the :class:`~robot_rl.data.recorder.EpisodeWriter` calls these from its thread).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, writable: bool, fsync: bool = False) -> None:
+        self.path = str(path)
+        self.writable = writable
+        self._store = open_zarr_store(path, read_only=not writable, fsync=fsync)
+        self._lock: WriterLock | None = None
+        self._arrays: dict[str, zarr.Array] = {}
+        self._ends = np.zeros(0, dtype=np.int64)
+        self._tail = 0  # rows in data/ (writer side: committed rows + rows of the open episode)
+        self._open: dict[str, Any] | None = None  # the open episode: start, rows_flushed, meta
+        self.recovery: Any = None  # RecoveryReport of the last open for writing
+        self.schema: RowSchema
+        self.chunk_len: int
+
+    # ----------------------------------------------------------------------------- open / create
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], schema: RowSchema, *, chunk_len: int = 100,
+               compression: str = "lz4", compression_level: int = 5, fsync: bool = False,
+               overwrite: bool = False) -> ReplayStore:
+        """Create an empty store (``overwrite`` replaces an existing one) and open it for writing."""
+        self = cls(path, writable=True, fsync=fsync)
+        self._lock = WriterLock(path)
+        if _exists(path):
+            if not overwrite:
+                self.close()
+                raise StoreError(f"a store already exists at {path} (open it, or pass overwrite=True)")
+            clear_store(path)
+        root = zarr.open_group(self._store, mode="a", zarr_format=3)
+        for key, spec in schema.fields.items():
+            root.create_array(f"{L.DATA_GROUP}/{key}", shape=(0, *spec.shape), chunks=(chunk_len, *spec.shape),
+                              dtype=spec.dtype, fill_value=0, config=_WRITE_CONFIG,
+                              compressors=L.compressors(compression, compression_level, spec.dtype))
+        meta_fields = {L.EPISODE_ENDS: np.dtype(np.int64)}
+        meta_fields |= {L.meta_array_name(k): v for k, v in L.META_FIELDS.items()}
+        for name, dtype in meta_fields.items():
+            root.create_array(f"{L.META_GROUP}/{name}", shape=(0,), chunks=(L.META_CHUNK,), dtype=dtype,
+                              fill_value=0, config=_WRITE_CONFIG,
+                              compressors=L.compressors(compression, compression_level, dtype))
+        root.create_group(L.RECORDER_GROUP, attributes={"open_episode": None})
+        # The layout attributes go last: a store without them was never finished.
+        root.attrs.update({
+            L.LAYOUT_ATTR: L.LAYOUT_VERSION, L.SCHEMA_ATTR: schema.to_json(), L.CHUNK_LEN_ATTR: chunk_len,
+            L.SOURCE_CODES_ATTR: {s.name: int(s) for s in L.EpisodeSource},
+            L.STATUS_CODES_ATTR: {s.name: int(s) for s in L.EpisodeStatus},
+        })
+        self._load_root()
+        return self
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], mode: str = "r", *, on_crash: str = "discard",
+             fsync: bool = False) -> ReplayStore:
+        """Open an existing store: ``mode="r"`` to read (any number of processes, while one writes),
+        ``mode="a"`` to append (takes the writer lock and repairs a crashed tail per ``on_crash``)."""
+        if mode not in ("r", "a"):
+            raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
+        if mode == "r" and not _exists(path):
+            raise StoreError(f"no replay store at {path}")
+        self = cls(path, writable=mode == "a", fsync=fsync)
+        try:
+            if self.writable:
+                self._lock = WriterLock(path)
+            self._load_root()
+            if self.writable:
+                from robot_rl.data.recovery import recover
+
+                self.recovery = recover(self, on_crash)
+                if self.recovery.action != "none":
+                    log.warning("%s: %s", path, self.recovery)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike[str], schema: RowSchema, *, chunk_len: int = 100,
+                       compression: str = "lz4", compression_level: int = 5, on_crash: str = "discard",
+                       fsync: bool = False) -> ReplayStore:
+        """The recorder's entry point: append to the store at ``path`` (which must have ``schema``)
+        or create it."""
+        if not _exists(path):
+            return cls.create(path, schema, chunk_len=chunk_len, compression=compression,
+                              compression_level=compression_level, fsync=fsync)
+        self = cls.open(path, "a", on_crash=on_crash, fsync=fsync)
+        if self.schema != schema:
+            self.close()
+            raise StoreError(f"{path} holds rows of {self.schema}, not the requested {schema}")
+        return self
+
+    @classmethod
+    def from_config(cls, buffer_cfg: Any, schema: RowSchema, path: str | None = None) -> ReplayStore:
+        """Open or create for writing from a :class:`~robot_rl.config.schema.BufferConfig`."""
+        return cls.open_or_create(path or buffer_cfg.path, schema, chunk_len=buffer_cfg.chunk_len,
+                                  compression=buffer_cfg.compression,
+                                  compression_level=buffer_cfg.compression_level,
+                                  on_crash=_enum_value(buffer_cfg.on_crash), fsync=buffer_cfg.fsync)
+
+    def _load_root(self) -> None:
+        try:
+            root = zarr.open_group(self._store, mode="r" if not self.writable else "r+")
+        except Exception as exc:
+            raise StoreError(f"{self.path} is not a zarr group: {exc}") from exc
+        attrs = dict(root.attrs)
+        version = attrs.get(L.LAYOUT_ATTR)
+        if version is None:
+            raise StoreError(f"{self.path} is not a robot_rl replay store (no {L.LAYOUT_ATTR!r} attribute; "
+                             "a Diffusion Policy zarr must be imported: robot_rl.data.dp_interop)")
+        if int(version) > L.LAYOUT_VERSION:
+            raise LayoutVersionError(
+                f"{self.path} was written with replay store layout version {version}, newer than the "
+                f"version {L.LAYOUT_VERSION} this robot_rl reads; upgrade robot_rl to open it")
+        self._root = root
+        self.schema = RowSchema.from_json(attrs[L.SCHEMA_ATTR])
+        self.chunk_len = int(attrs[L.CHUNK_LEN_ATTR])
+        self.refresh()
+        self._tail = self.n_rows
+        if self.writable:
+            self._open = None
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ReplayStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------ arrays
+    def _array(self, path: str, min_len: int = 0) -> zarr.Array:
+        """The zarr array at ``path``, reopened when our cached metadata is older than ``min_len`` rows."""
+        arr = self._arrays.get(path)
+        if arr is None or arr.shape[0] < min_len:
+            mode = "r+" if self.writable else "r"
+            arr = zarr.open_array(self._store, path=path, mode=mode).with_config(_WRITE_CONFIG)
+            self._arrays[path] = arr
+        return arr
+
+    def data_array(self, key: str, min_len: int = 0) -> zarr.Array:
+        return self._array(f"{L.DATA_GROUP}/{key}", min_len)
+
+    def meta_array(self, name: str, min_len: int = 0) -> zarr.Array:
+        return self._array(f"{L.META_GROUP}/{name}", min_len)
+
+    # -------------------------------------------------------------------------------- read side
+    def refresh(self) -> int:
+        """Re-read ``meta/episode_ends``; returns the number of committed episodes."""
+        known = len(self._ends)
+        arr = zarr.open_array(self._store, path=f"{L.META_GROUP}/{L.EPISODE_ENDS}", mode="r")
+        if arr.shape[0] < known:
+            raise StoreError(f"{self.path}: meta/episode_ends shrank from {known} to {arr.shape[0]} entries; "
+                             "was the store replaced?")
+        if arr.shape[0] > known:
+            new = np.asarray(arr[known:], dtype=np.int64)
+            prev = np.concatenate([self._ends[-1:] if known else np.zeros(1, np.int64), new[:-1]])
+            bad = np.flatnonzero(new <= prev)  # an entry resized but not yet written is 0
+            self._ends = np.concatenate([self._ends, new[: bad[0] if len(bad) else len(new)]])
+        return len(self._ends)
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self._ends)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of committed episodes."""
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    @property
+    def episode_ends(self) -> np.ndarray:
+        """``(E,) int64`` exclusive end row of each committed episode (a copy)."""
+        return self._ends.copy()
+
+    def episode_bounds(self, episode: int) -> tuple[int, int]:
+        if not 0 <= episode < len(self._ends):
+            raise IndexError(f"episode {episode} not committed (have {len(self._ends)})")
+        return (int(self._ends[episode - 1]) if episode else 0), int(self._ends[episode])
+
+    def episodes_in_rows(self, start: int, end: int) -> list[int]:
+        """Committed episodes with rows in ``[start, end)``."""
+        starts = np.concatenate([[0], self._ends[:-1]])
+        return [int(i) for i in np.flatnonzero((starts < end) & (self._ends > start))]
+
+    def read_episode(self, episode: int, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """``{key: (T, *shape)}`` rows of one committed episode. Raises :class:`CorruptChunkError`
+        naming the array and episode when a chunk is missing or fails its checksum."""
+        start, end = self.episode_bounds(episode)
+        return self.read_rows(start, end, keys)
+
+    def read_rows(self, start: int, end: int, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        keys = list(self.schema.keys if keys is None else keys)
+        arrays = {k: self.data_array(k, end) for k in keys}
+        for key, arr in arrays.items():
+            if arr.shape[0] < end:
+                raise StoreError(f"data/{key} has {arr.shape[0]} rows, committed episodes need {end}")
+        results = sync(_gather_reads(self, arrays, start, end))
+        out: dict[str, np.ndarray] = {}
+        for key, res in zip(keys, results, strict=True):
+            if isinstance(res, BaseException):
+                raise self._corruption(f"{L.DATA_GROUP}/{key}", arrays[key], start, end, res)
+            out[key] = res
+        return out
+
+    def _corruption(self, name: str, arr: zarr.Array, start: int, end: int, exc: BaseException) -> Exception:
+        if not isinstance(exc, (_MissingChunk, ValueError, RuntimeError, OSError, TypeError)):
+            return exc  # not a data problem
+        c = arr.chunks[0]
+        bad_lo, bad_hi = start, end
+        if isinstance(exc, _MissingChunk):
+            bad_lo, bad_hi = exc.chunk * c, (exc.chunk + 1) * c
+        else:  # narrow down to the chunk(s) that fail
+            bad = [i for i in range(start // c, (end - 1) // c + 1) if not _chunk_reads(arr, i)]
+            if bad:
+                bad_lo, bad_hi = bad[0] * c, (bad[-1] + 1) * c
+        lo, hi = max(bad_lo, start), min(bad_hi, end)
+        return CorruptChunkError(name, self.episodes_in_rows(lo, hi), (lo, hi), f"{type(exc).__name__}: {exc}")
+
+    def meta(self, first: int = 0) -> dict[str, np.ndarray]:
+        """Per-episode metadata of committed episodes ``first..E-1``: ``{"episode_ends", "source", ...}``,
+        each ``(E - first,)``."""
+        n = self.n_episodes
+        out = {"episode_ends": self._ends[first:].copy()}
+        for name, dtype in L.META_FIELDS.items():
+            arr = self.meta_array(L.meta_array_name(name), n)
+            out[name] = np.asarray(arr[first:n], dtype=dtype) if n > first else np.zeros(0, dtype)
+        return out
+
+    def episode_meta(self, episode: int) -> L.EpisodeMeta:
+        self.episode_bounds(episode)
+        vals = {n: self.meta_array(L.meta_array_name(n), episode + 1)[episode] for n in L.META_FIELDS}
+        return L.EpisodeMeta(source=L.EpisodeSource(int(vals["source"])), success=bool(vals["success"]),
+                             seed=int(vals["seed"]), policy_version=int(vals["policy_version"]),
+                             wall_start=float(vals["wall_start"]), status=L.EpisodeStatus(int(vals["status"])))
+
+    def data_lengths(self) -> dict[str, int]:
+        """Rows held by each ``data/<key>`` array, committed or not."""
+        return {k: self.data_array(k, 0).shape[0] for k in self.schema.keys}
+
+    # ------------------------------------------------------------------------------- write side
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise StoreError(f"{self.path} is open read-only")
+
+    @property
+    def open_episode_rows(self) -> int:
+        """Rows written for the episode in progress."""
+        return self._tail - self.n_rows
+
+    def begin_episode(self, meta: L.EpisodeMeta) -> None:
+        """Start an episode; rows appended before :meth:`commit_episode` belong to it."""
+        self._require_writable()
+        if self.open_episode_rows:
+            raise StoreError(f"an episode with {self.open_episode_rows} rows is still open; commit or "
+                             "discard it first")
+        self._open = {"start": self.n_rows, "rows_flushed": 0, "meta": meta.to_json()}
+        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": self._open})
+
+    def append_rows(self, cols: Mapping[str, np.ndarray]) -> None:
+        """Append ``{key: (n, *shape)}`` rows (already validated, stored dtypes) to the open episode."""
+        self._require_writable()
+        if self._open is None:
+            raise StoreError("append_rows before begin_episode")
+        n = len(next(iter(cols.values())))
+        if n == 0:
+            return
+        start, end = self._tail, self._tail + n
+        arrays = {k: self.data_array(k) for k in self.schema.keys}
+        sync(_gather_writes(arrays, cols, start, end))
+        self._tail = end
+        self._open["rows_flushed"] = end - self._open["start"]
+        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": self._open})
+
+    def commit_episode(self, meta: L.EpisodeMeta | None = None) -> int:
+        """Commit the open episode (``meta`` defaults to the one given to :meth:`begin_episode`);
+        returns its index. Writes the per-episode metadata, then ``meta/episode_ends`` last."""
+        self._require_writable()
+        if self._open is None or self.open_episode_rows < 1:
+            raise StoreError("no rows to commit (begin_episode + append_rows first)")
+        meta = meta or L.EpisodeMeta.from_json(self._open["meta"])
+        n = self.n_episodes
+        values = meta.to_json()
+        arrays = {L.meta_array_name(k): self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}
+        sync(_gather_writes(arrays, {L.meta_array_name(k): np.array([values[k]]) for k in L.META_FIELDS},
+                            n, n + 1))
+        ends = self.meta_array(L.EPISODE_ENDS)
+        sync(_gather_writes({"e": ends}, {"e": np.array([self._tail], dtype=np.int64)}, n, n + 1))
+        self._ends = np.append(self._ends, np.int64(self._tail))
+        self._open = None
+        return n
+
+    def discard_open_episode(self) -> int:
+        """Drop the rows of the episode in progress; returns how many."""
+        self._require_writable()
+        dropped = self.open_episode_rows
+        self.truncate_data(self.n_rows)
+        self._open = None
+        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": None})
+        return dropped
+
+    def add_episode(self, cols: Mapping[str, np.ndarray], meta: L.EpisodeMeta) -> int:
+        """Write a whole episode ``{key: (T, *shape)}`` at once (imports, tests, benchmarks)."""
+        n = self.schema.validate_columns(cols)
+        if n < 1:
+            raise StoreError("an episode needs at least one row")
+        typed = {k: np.asarray(cols[k], dtype=s.dtype) for k, s in self.schema.fields.items()}
+        self.begin_episode(meta)
+        pos, lo = self._tail, 0
+        while lo < n:  # pieces that end on chunk boundaries, so no chunk is rewritten
+            hi = min(n, lo + self.chunk_len - (pos + lo) % self.chunk_len)
+            self.append_rows({k: v[lo:hi] for k, v in typed.items()})
+            lo = hi
+        return self.commit_episode(meta)
+
+    def truncate_data(self, n_rows: int) -> None:
+        """Resize every ``data/<key>`` array to ``n_rows`` (recovery and discards; never below a commit)."""
+        if n_rows < self.n_rows:
+            raise StoreError(f"refusing to truncate below the committed {self.n_rows} rows")
+        arrays = {k: self.data_array(k) for k in self.schema.keys}
+        sync(asyncio.gather(*(a.async_array.resize((n_rows, *a.shape[1:])) for a in arrays.values())))
+        self._tail = n_rows
+
+
+# --------------------------------------------------------------------------------- async helpers
+class _MissingChunk(Exception):
+    def __init__(self, chunk: int, key: str) -> None:
+        super().__init__(f"chunk file {key} is missing")
+        self.chunk = chunk
+
+
+def _chunk_key(arr: zarr.Array, chunk: int) -> str:
+    coords = (chunk,) + (0,) * (arr.ndim - 1)
+    return f"{arr.path}/{arr.metadata.encode_chunk_key(coords)}"
+
+
+async def _read_checked(store: ReplayStore, arr: zarr.Array, start: int, end: int) -> np.ndarray:
+    c = arr.chunks[0]
+    keys = [_chunk_key(arr, i) for i in range(start // c, (end - 1) // c + 1)]
+    exists = await asyncio.gather(*(store._store.exists(k) for k in keys))
+    for i, (key, ok) in enumerate(zip(keys, exists, strict=True)):
+        if not ok:
+            raise _MissingChunk(start // c + i, key)
+    return np.asarray(await arr.async_array.getitem(slice(start, end)))
+
+
+async def _gather_reads(store: ReplayStore, arrays: Mapping[str, zarr.Array], start: int,
+                        end: int) -> Sequence[Any]:
+    return await asyncio.gather(*(_read_checked(store, a, start, end) for a in arrays.values()),
+                                return_exceptions=True)
+
+
+async def _gather_writes(arrays: Mapping[str, zarr.Array], cols: Mapping[str, np.ndarray], start: int,
+                         end: int) -> None:
+    """Grow every array to ``end`` rows, then write rows ``[start, end)`` of each, concurrently."""
+    await asyncio.gather(*(a.async_array.resize((end, *a.shape[1:])) for a in arrays.values()))
+    await asyncio.gather(*(a.async_array.setitem(slice(start, end), cols[k]) for k, a in arrays.items()))
+
+
+def _chunk_reads(arr: zarr.Array, chunk: int) -> bool:
+    c = arr.chunks[0]
+    try:
+        arr[chunk * c:min((chunk + 1) * c, arr.shape[0])]
+    except Exception:
+        return False
+    return True
+
+
+def _exists(path: str | os.PathLike[str]) -> bool:
+    if is_local(path):
+        return (local_root(path) / "zarr.json").is_file()
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return bool(fs.exists(f"{root.rstrip('/')}/zarr.json"))
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def store_size_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes on disk (or in the object store) under ``path``."""
+    if is_local(path):
+        return sum(f.stat().st_size for f in Path(local_root(path)).rglob("*") if f.is_file())
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return int(fs.du(root))

@@ -1,0 +1,173 @@
+"""The row schema: which fields one control step stores, with their per-row shapes and dtypes.
+
+A row is one control step (DESIGN.md section 2). Time is axis 0 in the store, so a field of
+per-row shape ``S`` is stored as an array of shape ``(T, *S)``:
+
+==========================  ===============  =========  =================================================
+key                         per-row shape    dtype      meaning
+==========================  ===============  =========  =================================================
+``obs/images/<cam>``        ``(H, W, 3)``    uint8      camera frame at ``t_obs``
+``obs/state``               ``(D,)``         float32    proprioception (EE pose, gripper, ...)
+``action``                  ``(A,)``         float32    executed action (human's while intervening)
+``base_action``             ``(A,)``         float32    frozen BC base output
+``residual_action``         ``(A,)``         float32    residual actor output (before scaling)
+``policy_action``           ``(A,)``         float32    what the policy wanted (base + scaled residual)
+``intervened``              ``()``           bool       the human commanded this step
+``reward``                  ``()``           float32    reward as recorded (relabelled by the sampler)
+``success``                 ``()``           bool       this step reached success
+``terminated``              ``()``           bool       this step ended the episode in a terminal state
+``truncated``               ``()``           bool       this step ended the episode without a terminal
+``t_obs``                   ``()``           float64    monotonic capture time of the observation (s)
+``t_action``                ``()``           float64    monotonic time the action was sent (s)
+==========================  ===============  =========  =================================================
+
+Row ``t`` describes the transition from its observation to the observation of row ``t + 1``:
+``action``, ``reward``, ``success``, ``terminated`` and ``truncated`` of row ``t`` belong to that
+step (gym's ``step`` order). The last row of an episode carries only its final observation; its
+action and flags are not used as a transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from robot_rl.data.errors import RowError
+
+IMAGE_PREFIX = "obs/images/"
+STATE_KEY = "obs/state"
+ACTION_KEYS = ("action", "base_action", "residual_action", "policy_action")
+FLAG_KEYS = ("intervened", "success", "terminated", "truncated")
+TIME_KEYS = ("t_obs", "t_action")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One stored field: ``shape`` is per row (without the time axis)."""
+
+    key: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    finite: bool  # refuse NaN / inf (float fields)
+
+    def accepts_dtype(self, dtype: np.dtype) -> bool:
+        """uint8 images must be uint8 exactly; float fields take any int or float; flags take bool."""
+        if self.dtype == np.uint8:
+            return dtype == np.uint8
+        if self.dtype.kind == "f":
+            return dtype.kind in "fiu"
+        return dtype.kind == "b"
+
+
+def image_key(camera: str) -> str:
+    return f"{IMAGE_PREFIX}{camera}"
+
+
+@dataclass(frozen=True)
+class RowSchema:
+    """Fields of a row, built from the camera names, image size, state and action dimensions."""
+
+    cameras: tuple[str, ...]
+    image_hw: tuple[int, int] = (128, 128)
+    state_dim: int = 18
+    action_dim: int = 7
+    fields: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        cams = tuple(self.cameras)
+        if not cams or len(set(cams)) != len(cams) or any(not c or "/" in c for c in cams):
+            raise ValueError(f"camera names must be unique, non-empty and without '/': {cams}")
+        if self.state_dim < 1 or self.action_dim < 1 or min(self.image_hw) < 1:
+            raise ValueError(f"bad dimensions: image {self.image_hw}, state {self.state_dim}, "
+                             f"action {self.action_dim}")
+        object.__setattr__(self, "cameras", cams)
+        object.__setattr__(self, "image_hw", tuple(int(v) for v in self.image_hw))
+        h, w = self.image_hw
+        f32, b = np.dtype(np.float32), np.dtype(bool)
+        specs = [FieldSpec(image_key(c), (h, w, 3), np.dtype(np.uint8), False) for c in cams]
+        specs.append(FieldSpec(STATE_KEY, (self.state_dim,), f32, True))
+        specs += [FieldSpec(k, (self.action_dim,), f32, True) for k in ACTION_KEYS]
+        specs.append(FieldSpec("reward", (), f32, True))
+        specs += [FieldSpec(k, (), b, False) for k in FLAG_KEYS]
+        specs += [FieldSpec(k, (), np.dtype(np.float64), True) for k in TIME_KEYS]
+        object.__setattr__(self, "fields", {s.key: s for s in sorted(specs, key=lambda s: s.key)})
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.fields)
+
+    @property
+    def image_keys(self) -> tuple[str, ...]:
+        return tuple(image_key(c) for c in self.cameras)
+
+    @property
+    def row_nbytes(self) -> int:
+        """Bytes of one uncompressed row (~98 KB with two 128x128 cameras)."""
+        return sum(int(np.prod(s.shape, dtype=np.int64)) * s.dtype.itemsize for s in self.fields.values())
+
+    def validate(self, row: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Check one row and return private copies in the stored dtypes.
+
+        Raises :class:`RowError` naming the key for a missing or unknown key, a wrong shape or dtype,
+        or a NaN / inf in a float field. Copies, because callers reuse their camera buffers."""
+        if len(row) != len(self.fields) or any(k not in row for k in self.fields):
+            missing = [k for k in self.fields if k not in row]
+            if missing:
+                raise RowError(missing[0], f"missing from the row (missing keys: {missing})")
+            unknown = sorted(k for k in row if k not in self.fields)
+            raise RowError(unknown[0], f"not a field of this store (known: {list(self.fields)})")
+        out: dict[str, np.ndarray] = {}
+        for key, spec in self.fields.items():
+            value = np.asarray(row[key])
+            if value.shape != spec.shape:
+                raise RowError(key, f"shape {value.shape}, expected {spec.shape}")
+            if not spec.accepts_dtype(value.dtype):
+                raise RowError(key, f"dtype {value.dtype}, expected {spec.dtype}")
+            value = np.array(value, dtype=spec.dtype, copy=True)
+            if spec.finite and not np.isfinite(value).all():
+                raise RowError(key, f"contains NaN or inf: {value}")
+            out[key] = value
+        return out
+
+    def validate_columns(self, cols: Mapping[str, np.ndarray]) -> int:
+        """Check a block of rows ``{key: (T, *shape)}`` (as imported or written in bulk); returns T."""
+        lengths = set()
+        for key, spec in self.fields.items():
+            if key not in cols:
+                raise RowError(key, "missing from the columns")
+            arr = np.asarray(cols[key])
+            if arr.shape[1:] != spec.shape:
+                raise RowError(key, f"per-row shape {arr.shape[1:]}, expected {spec.shape}")
+            if not spec.accepts_dtype(arr.dtype):
+                raise RowError(key, f"dtype {arr.dtype}, expected {spec.dtype}")
+            if spec.finite and not np.isfinite(arr).all():
+                raise RowError(key, "contains NaN or inf")
+            lengths.add(arr.shape[0])
+        unknown = sorted(set(cols) - set(self.fields))
+        if unknown:
+            raise RowError(unknown[0], f"not a field of this store (known: {list(self.fields)})")
+        if len(lengths) != 1:
+            raise RowError("*", f"columns differ in length: {sorted(lengths)}")
+        return lengths.pop()
+
+    def empty_columns(self, n: int) -> dict[str, np.ndarray]:
+        """Uninitialised ``{key: (n, *shape)}`` arrays in the stored dtypes."""
+        return {k: np.empty((n, *s.shape), dtype=s.dtype) for k, s in self.fields.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cameras": list(self.cameras), "image_hw": list(self.image_hw),
+                "state_dim": self.state_dim, "action_dim": self.action_dim}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RowSchema:
+        return cls(cameras=tuple(data["cameras"]), image_hw=tuple(data["image_hw"]),  # type: ignore[arg-type]
+                   state_dim=int(data["state_dim"]), action_dim=int(data["action_dim"]))
+
+    @classmethod
+    def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = 7) -> RowSchema:
+        """From a :class:`~robot_rl.config.schema.CameraConfig` (names, height, width)."""
+        return cls(cameras=tuple(camera.names), image_hw=(camera.height, camera.width),
+                   state_dim=state_dim, action_dim=action_dim)
