@@ -9,36 +9,33 @@ for the control loop), :mod:`~robot_rl.data.rewards`, :mod:`~robot_rl.data.nstep
 :mod:`~robot_rl.data.integrity` (inspect / verify).
 """
 
-from robot_rl.data.cache import ReplayCache
-from robot_rl.data.errors import (
-    CorruptChunkError,
-    LayoutVersionError,
-    RowError,
-    StoreError,
-    StoreLockedError,
-    WriterError,
-)
-from robot_rl.data.layout import EpisodeMeta, EpisodeSource, EpisodeStatus
-from robot_rl.data.recorder import EpisodeWriter
-from robot_rl.data.recovery import RecoveryReport
-from robot_rl.data.replay_store import ReplayStore
-from robot_rl.data.row_schema import RowSchema
-from robot_rl.data.sampler import Sampler
+from __future__ import annotations
 
-__all__ = [
-    "CorruptChunkError",
-    "EpisodeMeta",
-    "EpisodeSource",
-    "EpisodeStatus",
-    "EpisodeWriter",
-    "LayoutVersionError",
-    "RecoveryReport",
-    "ReplayCache",
-    "ReplayStore",
-    "RowError",
-    "RowSchema",
-    "Sampler",
-    "StoreError",
-    "StoreLockedError",
-    "WriterError",
-]
+import importlib
+from typing import Any
+
+# Lazy exports: ``robot-rl buffer inspect`` and the recorder should not pay for importing torch.
+_EXPORTS = {
+    "ReplayCache": "cache",
+    "CorruptChunkError": "errors",
+    "LayoutVersionError": "errors",
+    "RowError": "errors",
+    "StoreError": "errors",
+    "StoreLockedError": "errors",
+    "WriterError": "errors",
+    "EpisodeMeta": "layout",
+    "EpisodeSource": "layout",
+    "EpisodeStatus": "layout",
+    "EpisodeWriter": "recorder",
+    "RecoveryReport": "recovery",
+    "ReplayStore": "replay_store",
+    "RowSchema": "row_schema",
+    "Sampler": "sampler",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'robot_rl.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"robot_rl.data.{_EXPORTS[name]}"), name)

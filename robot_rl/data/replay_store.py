@@ -259,7 +259,8 @@ class ReplayStore:
             if bad:
                 bad_lo, bad_hi = bad[0] * c, (bad[-1] + 1) * c
         lo, hi = max(bad_lo, start), min(bad_hi, end)
-        return CorruptChunkError(name, self.episodes_in_rows(lo, hi), (lo, hi), f"{type(exc).__name__}: {exc}")
+        cause = str(exc) if isinstance(exc, _MissingChunk) else f"{type(exc).__name__}: {exc}"
+        return CorruptChunkError(name, self.episodes_in_rows(lo, hi), (lo, hi), cause)
 
     def meta(self, first: int = 0) -> dict[str, np.ndarray]:
         """Per-episode metadata of committed episodes ``first..E-1``: ``{"episode_ends", "source", ...}``,

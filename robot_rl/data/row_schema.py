@@ -78,7 +78,7 @@ class RowSchema:
 
     def __post_init__(self) -> None:
         cams = tuple(self.cameras)
-        if not cams or len(set(cams)) != len(cams) or any(not c or "/" in c for c in cams):
+        if len(set(cams)) != len(cams) or any(not c or "/" in c for c in cams):
             raise ValueError(f"camera names must be unique, non-empty and without '/': {cams}")
         if self.state_dim < 1 or self.action_dim < 1 or min(self.image_hw) < 1:
             raise ValueError(f"bad dimensions: image {self.image_hw}, state {self.state_dim}, "
