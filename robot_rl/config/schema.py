@@ -91,8 +91,47 @@ class RobotConfig:
     gripper_max_width: float = 0.08
     watchdog_s: float = 0.3
     physics_dt: float = 0.002
+    # Safety layer (robot_rl.control.safety), applied by every backend. Norm limits on one step's motion
+    # (the per-axis scaling above allows sqrt(3) times more on a diagonal), and a cone around a reference
+    # EE orientation (a rotation vector; [pi, 0, 0] = gripper pointing down). pi disables the cone.
+    max_ee_step: float = 0.06
+    max_ee_rot_step: float = 0.3
+    rotation_reference: list[float] = field(default_factory=lambda: [3.141592653589793, 0.0, 0.0])
+    max_rotation_from_reference: float = 3.141592653589793
+    gripper_max_force: float = 40.0
+    gripper_grasp_force: float = 20.0
+    gripper_speed: float = 0.05
+    joint_low: list[float] = field(default_factory=lambda: [-2.70, -1.75, -2.87, -3.0, -2.77, 0.58, -2.98])
+    joint_high: list[float] = field(default_factory=lambda: [2.70, 1.75, 2.87, -0.19, 2.77, 4.48, 2.98])
+    home_joints: list[float] = field(default_factory=lambda: [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+    # Franka (libfranka through franky): fraction of the arm's velocity/acceleration/jerk limits that
+    # motions may use, reflex errors recovered automatically before the stack stops, and whether the
+    # control thread must run with real-time priority (true on the robot PC; false for franky-sim).
+    dynamics_factor: float = 0.2
+    max_reflex_recoveries: int = 3
+    realtime: bool = True
 
     def validate(self, key: str) -> None:
+        _check(0 < self.max_ee_step <= 0.2, f"{key}.max_ee_step", f"must be in (0, 0.2] m, got {self.max_ee_step}")
+        _check(0 < self.max_ee_rot_step <= 1.0, f"{key}.max_ee_rot_step",
+               f"must be in (0, 1.0] rad, got {self.max_ee_rot_step}")
+        _check(len(self.rotation_reference) == 3, f"{key}.rotation_reference", "needs 3 values (a rotation vector)")
+        _check(0 < self.max_rotation_from_reference <= 3.1416, f"{key}.max_rotation_from_reference",
+               f"must be in (0, pi] rad, got {self.max_rotation_from_reference}")
+        _check(0 < self.gripper_max_force <= 70.0, f"{key}.gripper_max_force",
+               f"must be in (0, 70] N (the Franka hand's continuous force), got {self.gripper_max_force}")
+        _check(0 < self.gripper_grasp_force <= self.gripper_max_force, f"{key}.gripper_grasp_force",
+               f"must be in (0, gripper_max_force={self.gripper_max_force}] N, got {self.gripper_grasp_force}")
+        _check(0 < self.gripper_speed <= 0.1, f"{key}.gripper_speed",
+               f"must be in (0, 0.1] m/s, got {self.gripper_speed}")
+        _check(len(self.joint_low) == 7, f"{key}.joint_low", f"needs 7 values, got {len(self.joint_low)}")
+        _check_box(self.joint_low, self.joint_high, f"{key}.joint_low/high")
+        _check(len(self.home_joints) == 7, f"{key}.home_joints", f"needs 7 values, got {len(self.home_joints)}")
+        _check(all(lo <= q <= hi for lo, q, hi in zip(self.joint_low, self.home_joints, self.joint_high, strict=False)),
+               f"{key}.home_joints", "must lie within joint_low/high")
+        _check(0 < self.dynamics_factor <= 1.0, f"{key}.dynamics_factor",
+               f"must be in (0, 1], got {self.dynamics_factor}")
+        _check(self.max_reflex_recoveries >= 0, f"{key}.max_reflex_recoveries", "must be >= 0")
         _check(0 < self.max_translation_per_step <= 0.1, f"{key}.max_translation_per_step",
                f"must be in (0, 0.1] m per step, got {self.max_translation_per_step}")
         _check(0 < self.max_rotation_per_step <= 0.5, f"{key}.max_rotation_per_step",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from robot_rl.control.safety import ClipReport, SafetyLimits
+from robot_rl.control.safety import SafetyLimits
 from robot_rl.hardware.robot import Robot, RobotState, SentCommand
-from robot_rl.sim.ik import DifferentialIK, rotvec_to_mat
+from robot_rl.sim.ik import DifferentialIK
 from robot_rl.sim.scene import ARM_JOINTS
 from robot_rl.sim.world import SimWorld
 
@@ -45,16 +45,13 @@ class MujocoRobot(Robot):
                           stamp=w.time, ee_mat=mat)
 
     def send_action(self, action: np.ndarray) -> SentCommand:
-        act, dims = self.limits.clip_action(action)
-        dpos, drot, grip = self.limits.scale(act)
         pos, mat = self.world.tcp_pose()
-        target_pos, axes = self.limits.clip_position(pos + dpos)
-        target_mat = rotvec_to_mat(drot) @ mat
-        self._servo_to(target_pos, target_mat)
-        self.world.set_gripper(grip)
+        cmd = self.limits.command(action, pos, mat)
+        self._servo_to(cmd.target_pos, cmd.target_mat)
+        self.world.set_gripper(cmd.gripper)
         self.world.step_control_period()
-        return SentCommand(action=act, target_pos=target_pos, target_quat=mat_to_quat(target_mat), gripper=grip,
-                           clip=ClipReport(action_dims=dims, workspace_axes=axes))
+        return SentCommand(action=cmd.action, target_pos=cmd.target_pos, target_quat=mat_to_quat(cmd.target_mat),
+                           gripper=cmd.gripper, clip=cmd.clip)
 
     def stop(self) -> None:
         """Hold the current joint positions (the servos' targets become where the arm is)."""
