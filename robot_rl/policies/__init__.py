@@ -1,0 +1,1 @@
+"""Policies: the frozen behaviour-cloning base, the residual actor and critics, weight bundles."""

@@ -1,0 +1,104 @@
+"""The residual actor and the critic ensemble (ResFiT: residual = scale * actor(obs, base_action)).
+
+Both take the frozen base's features (or any observation vector) plus actions. The actor's last
+layer starts at zero, so before any training ``base + scale * residual == base`` exactly. The
+critics are an ensemble with LayerNorm (REDQ / RLPD style), evaluated in one batched pass.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from robot_rl.policies import bundle as bundles
+from robot_rl.policies.bc import ACTION_DIM
+
+
+class ResidualActor(nn.Module):
+    """(features (B, F), base_action (B, 7)) -> residual (B, 7) in [-1, 1]."""
+
+    def __init__(self, obs_dim: int, hidden_dim: int = 256, action_dim: int = ACTION_DIM) -> None:
+        super().__init__()
+        self.obs_dim, self.hidden_dim, self.action_dim = obs_dim, hidden_dim, action_dim
+        self.net = nn.Sequential(
+            nn.Linear(obs_dim + action_dim, hidden_dim), nn.LayerNorm(hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim), nn.LayerNorm(hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, action_dim),
+        )
+        last = self.net[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, obs: torch.Tensor, base_action: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(torch.cat([obs, base_action], dim=-1)))
+
+    def config(self) -> dict[str, Any]:
+        return {"obs_dim": self.obs_dim, "hidden_dim": self.hidden_dim, "action_dim": self.action_dim}
+
+    def to_bundle(self, version: int, extra: dict[str, Any] | None = None) -> bundles.Bundle:
+        return bundles.Bundle(kind="residual", version=version, config=self.config(),
+                              state_dict={k: v.detach().cpu() for k, v in self.state_dict().items()},
+                              extra=extra or {})
+
+    @classmethod
+    def from_bundle(cls, b: bundles.Bundle) -> ResidualActor:
+        try:
+            net = cls(**b.config)
+        except TypeError as exc:
+            raise bundles.BundleError(f"residual bundle config does not describe a ResidualActor: {exc}") from None
+        bundles.load_into(net, b)
+        return net
+
+
+def combine(base: torch.Tensor, residual: torch.Tensor, scale: float) -> torch.Tensor:
+    """The executed policy action: base + scale * residual, kept in [-1, 1]."""
+    return (base + scale * residual).clamp(-1.0, 1.0)
+
+
+class EnsembleLinear(nn.Module):
+    """``members`` independent linear layers applied in one batched matmul. (E, B, in) -> (E, B, out)."""
+
+    def __init__(self, members: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim))
+        self.bias = nn.Parameter(torch.empty(members, 1, out_dim))
+        bound = 1.0 / math.sqrt(in_dim)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class EnsembleLayerNorm(nn.Module):
+    """LayerNorm with a separate affine per member. (E, B, D) -> (E, B, D)."""
+
+    def __init__(self, members: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(members, 1, dim))
+        self.bias = nn.Parameter(torch.zeros(members, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:]) * self.weight + self.bias
+
+
+class CriticEnsemble(nn.Module):
+    """(obs (B, F), action (B, 7)) -> Q values (E, B)."""
+
+    def __init__(self, obs_dim: int, members: int = 10, hidden_dim: int = 256, action_dim: int = ACTION_DIM) -> None:
+        super().__init__()
+        self.members = members
+        self.net = nn.Sequential(
+            EnsembleLinear(members, obs_dim + action_dim, hidden_dim), EnsembleLayerNorm(members, hidden_dim),
+            nn.ReLU(),
+            EnsembleLinear(members, hidden_dim, hidden_dim), EnsembleLayerNorm(members, hidden_dim), nn.ReLU(),
+            EnsembleLinear(members, hidden_dim, 1),
+        )
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([obs, action], dim=-1).unsqueeze(0).expand(self.members, -1, -1)
+        return self.net(x).squeeze(-1)

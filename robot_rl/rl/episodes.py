@@ -1,0 +1,107 @@
+"""Run one episode in simulation: decide, act, record. Shared by demo collection, the actor,
+evaluation and the benchmarks, so all of them produce identical rows and statistics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robot_rl.data.recorder import EpisodeWriter
+from robot_rl.rl.arbitration import arbitrate
+from robot_rl.rl.human import SimulatedHuman
+from robot_rl.rl.policy import ResidualPolicy
+from robot_rl.rl.rows import final_row, step_row
+from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.sim.expert import ScriptedExpert
+
+_ZERO = np.zeros(7, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class StepDecision:
+    action: np.ndarray  # executed (7,)
+    policy_action: np.ndarray  # what the policy wanted (7,)
+    base_action: np.ndarray = field(default_factory=lambda: _ZERO)
+    residual_action: np.ndarray = field(default_factory=lambda: _ZERO)
+    intervened: bool = False
+
+
+Decide = Callable[[Mapping[str, np.ndarray]], StepDecision]
+
+
+@dataclass
+class EpisodeResult:
+    seed: int
+    success: bool
+    steps: int
+    intervened_steps: int
+    takeovers: int
+    policy_version: int
+    seconds: float
+
+    @property
+    def intervention_rate(self) -> float:
+        return self.intervened_steps / max(1, self.steps)
+
+
+def expert_decider(env: PickPlaceEnv, expert: ScriptedExpert) -> Decide:
+    def decide(obs: Mapping[str, np.ndarray]) -> StepDecision:
+        a = expert.act(env.task_state())
+        return StepDecision(action=a, policy_action=a)
+
+    return decide
+
+
+def residual_decider(env: PickPlaceEnv, policy: ResidualPolicy, human: SimulatedHuman | None,
+                     explore: bool) -> Decide:
+    """Base + residual proposes; the (simulated) human may take over and then wins."""
+
+    def decide(obs: Mapping[str, np.ndarray]) -> StepDecision:
+        out = policy.act(obs, explore=explore)
+        human_action = human.decide(env.task_state(), out.action) if human is not None else None
+        executed, intervened = arbitrate(out.action, human_action)
+        return StepDecision(action=executed, policy_action=out.action, base_action=out.base_action,
+                            residual_action=out.residual_action, intervened=intervened)
+
+    return decide
+
+
+def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
+                source: str = "policy", policy_version: Callable[[], int] = lambda: -1,
+                between_ticks: Callable[[], object] | None = None, takeovers: Callable[[], int] = lambda: 0,
+                ) -> EpisodeResult:
+    start = time.perf_counter()
+    obs, _ = env.reset(seed)
+    version = policy_version()
+    if writer is not None:
+        writer.begin_episode(source=source, seed=seed, policy_version=version)
+    done, info, intervened_steps = False, {"success": False}, 0
+    try:
+        while not done:
+            if between_ticks is not None:
+                between_ticks()  # e.g. swap in new weights: never inside a tick
+            t_obs = env.world.time
+            d = decide(obs)
+            next_obs, reward, terminated, truncated, info = env.step(d.action)
+            done = terminated or truncated
+            intervened_steps += int(d.intervened)
+            if writer is not None:
+                writer.put(step_row(obs, action=info["executed_action"], base_action=d.base_action,
+                                    residual_action=d.residual_action, policy_action=d.policy_action,
+                                    intervened=d.intervened, reward=reward, success=info["success"],
+                                    terminated=terminated, truncated=truncated, t_obs=t_obs,
+                                    t_action=env.world.time))
+            obs = next_obs
+        if writer is not None:
+            writer.put(final_row(obs, env.world.time))
+            writer.end_episode(success=bool(info["success"]))
+    except BaseException:
+        if writer is not None:
+            writer.abort_episode()
+        raise
+    return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
+                         intervened_steps=intervened_steps, takeovers=takeovers(), policy_version=version,
+                         seconds=time.perf_counter() - start)

@@ -1,0 +1,192 @@
+"""The asynchronous learner: tails the replay store, trains the residual, publishes weights,
+checkpoints, and resumes after a crash.
+
+Frozen-feature mode (the default): each new episode's observations go through the frozen base
+encoder once, on ingestion, so every update is MLP cost. The store stays the durable log: on restart
+the cache is rebuilt from every committed episode, so no transition is lost, and training resumes
+from the last checkpoint (networks, optimisers, counters). Updates are paced at ``utd`` per online
+transition, so a fast learner does not overfit a slow robot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robot_rl.config.schema import Config
+from robot_rl.data.cache import ReplayCache
+from robot_rl.data.errors import StoreError
+from robot_rl.data.layout import EpisodeSource
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.data.row_schema import STATE_KEY, RowSchema, image_key
+from robot_rl.data.sampler import Sampler
+from robot_rl.policies import bundle as bundles
+from robot_rl.policies.bc import ChunkedBase
+from robot_rl.policies.device import resolve_device
+from robot_rl.rl.td3 import ResidualTD3, UpdateInfo
+from robot_rl.rl.weights import WeightsPublisher
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class LearnerStatus:
+    updates: int
+    version: int
+    episodes: int
+    online_transitions: int
+    offline_transitions: int
+    last: UpdateInfo | None
+
+
+class Learner:
+    def __init__(self, cfg: Config, store_path: str, base_path: str, publisher: WeightsPublisher,
+                 work_dir: str | None = None) -> None:
+        if not cfg.learner.frozen_features:
+            raise NotImplementedError("learner.frozen_features=false (a trainable encoder) is not implemented yet; "
+                                      "use the default frozen-feature residual")
+        self.cfg = cfg
+        self.device = resolve_device(cfg.learner.device)
+        self.store_path = store_path
+        self.base = ChunkedBase.load(base_path, execute_steps=1, device=self.device)
+        self.cameras = list(self.base.net.cameras)
+        self.obs_dim = self.base.features_dim
+        self.publisher = publisher
+        self.dir = Path(work_dir or cfg.learner.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.td3 = ResidualTD3(self.obs_dim, cfg.learner, self.device, seed=cfg.seed)
+        b = cfg.buffer
+        self.cache = ReplayCache(RowSchema(cameras=(), state_dim=self.obs_dim, action_dim=7), b.cache_capacity,
+                                 n_step=b.n_step, gamma=b.gamma, reward_mode=b.reward_mode,
+                                 offline_sources=b.offline_sources)
+        self.sampler = Sampler(self.cache, cfg.learner.batch_size, offline_fraction=b.offline_fraction,
+                               seed=cfg.seed, pin_memory=False)
+        self.version = 0
+        self.store: ReplayStore | None = None
+        self._next_episode = 0  # store episodes ingested so far
+        self.last: UpdateInfo | None = None
+        self._resume()
+
+    # ----------------------------------------------------------------------------- ingestion
+    @torch.no_grad()
+    def _featurize(self, cols: Mapping[str, np.ndarray], source: EpisodeSource) -> dict[str, np.ndarray]:
+        """Store columns -> cache columns: observations become frozen-base features (T, F). For
+        demonstrations (no base ran), the base's action is computed here, as the actor would have."""
+        feats, base_actions = [], []
+        n = len(cols[STATE_KEY])
+        for s in range(0, n, 256):
+            images = {c: torch.from_numpy(cols[image_key(c)][s:s + 256]) for c in self.cameras}
+            f = self.base.features(images, torch.from_numpy(cols[STATE_KEY][s:s + 256]))
+            feats.append(f.cpu().numpy())
+            base_actions.append(self.base.net.decode(f)[:, 0].cpu().numpy())
+        out = {k: v for k, v in cols.items() if not k.startswith("obs/")}
+        out[STATE_KEY] = np.concatenate(feats).astype(np.float32)
+        if source in (EpisodeSource.demo, EpisodeSource.teleop):
+            out["base_action"] = np.concatenate(base_actions).astype(np.float32)
+        return out
+
+    def ingest(self) -> int:
+        """Copy newly committed episodes into the feature cache; returns how many."""
+        if self.store is None:
+            try:
+                self.store = ReplayStore.open(self.store_path, "r")
+            except StoreError:
+                return 0  # the actor has not created the store yet
+        n = self.store.refresh()
+        first = self._next_episode
+        if n <= first:
+            return 0
+        sources = self.store.meta(first)["source"]
+        keys = [*(image_key(c) for c in self.cameras), STATE_KEY, *self.cache.store_keys[1:]]
+        for i in range(first, n):
+            source = EpisodeSource(int(sources[i - first]))
+            cols = self.store.read_episode(i, keys)
+            self.cache.add_episode(self._featurize(cols, source), source, store_index=i)
+            self._next_episode = i + 1
+        return n - first
+
+    # ------------------------------------------------------------------------------ training
+    def pools(self) -> tuple[int, int]:
+        off, on = self.cache.pools()
+        return len(off), len(on)
+
+    def updates_allowed(self) -> int:
+        _, online = self.pools()
+        if online < self.cfg.learner.min_online_transitions:
+            return 0
+        return self.cfg.learner.utd * online - self.td3.updates
+
+    def update_once(self) -> UpdateInfo:
+        b = self.sampler.sample()
+        dev = self.device
+        batch = {"obs": b["obs/state"], "next_obs": b["next_obs/state"], "action": b["action"],
+                 "base_action": b["base_action"], "next_base_action": b["next_base_action"],
+                 "reward": b["reward"], "discount": b["discount"]}
+        self.last = self.td3.update({k: v.to(dev, non_blocking=True) for k, v in batch.items()})
+        u = self.td3.updates
+        if u % self.cfg.learner.publish_every == 0:
+            self.publish()
+        if u % self.cfg.learner.checkpoint_every == 0:
+            self.checkpoint()
+        return self.last
+
+    def publish(self) -> int:
+        self.version += 1
+        b = self.td3.actor.to_bundle(self.version, extra={"updates": self.td3.updates})
+        self.publisher.publish(self.version, bundles.to_bytes(b))
+        return self.version
+
+    def run(self, stop: Callable[[], bool] = lambda: False, max_updates: int | None = None,
+            on_status: Callable[[LearnerStatus], None] | None = None) -> LearnerStatus:
+        """Train until ``stop()`` or ``max_updates``; polls the store every ``buffer.poll_interval_s``."""
+        max_updates = max_updates or self.cfg.learner.max_updates or None
+        next_poll = 0.0
+        try:
+            while not stop() and (max_updates is None or self.td3.updates < max_updates):
+                now = time.monotonic()
+                if now >= next_poll:
+                    if self.ingest() and on_status is not None:
+                        on_status(self.status())
+                    next_poll = now + self.cfg.buffer.poll_interval_s
+                if self.updates_allowed() > 0:
+                    self.update_once()
+                else:
+                    time.sleep(min(0.05, max(0.0, next_poll - time.monotonic())))  # waiting for robot data
+        finally:
+            if self.td3.updates:
+                self.checkpoint()
+        return self.status()
+
+    def status(self) -> LearnerStatus:
+        off, on = self.pools()
+        return LearnerStatus(self.td3.updates, self.version, self._next_episode, on, off, self.last)
+
+    # ---------------------------------------------------------------------- checkpoint/resume
+    def checkpoint(self) -> Path:
+        path = self.dir / CHECKPOINT
+        tmp = path.with_name(f".{CHECKPOINT}.tmp-{os.getpid()}")
+        torch.save({"td3": self.td3.state(), "version": self.version, "obs_dim": self.obs_dim,
+                    "episodes_ingested": self._next_episode}, tmp)
+        os.replace(tmp, path)
+        return path
+
+    def _resume(self) -> None:
+        path = self.dir / CHECKPOINT
+        if not path.is_file():
+            return
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if state["obs_dim"] != self.obs_dim:
+            raise ValueError(f"{path} was trained on {state['obs_dim']} features, this base gives {self.obs_dim}; "
+                             "use a fresh learner.dir for a new base policy")
+        self.td3.load_state(state["td3"])
+        self.version = int(state["version"])
+        log.info("resumed learner from %s: %d updates, weights v%d", path, self.td3.updates, self.version)

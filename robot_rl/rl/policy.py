@@ -1,0 +1,78 @@
+"""The actor-side policy: frozen base + scale * residual, with residual weights swapped in between
+control ticks. Never blocks on the learner: a new bundle is polled, verified and swapped, or refused
+(the current weights stay)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from robot_rl.config.schema import LearnerConfig
+from robot_rl.policies import bundle as bundles
+from robot_rl.policies.bc import ChunkedBase
+from robot_rl.policies.residual import ResidualActor
+from robot_rl.rl.weights import WeightsSubscriber
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PolicyOutput:
+    base_action: np.ndarray  # (7,)
+    residual_action: np.ndarray  # (7,) in [-1, 1], before scaling
+    action: np.ndarray  # (7,) base + scale * residual, clipped to [-1, 1]
+
+
+class ResidualPolicy:
+    def __init__(self, base: ChunkedBase, cfg: LearnerConfig, device: torch.device, seed: int = 0) -> None:
+        self.base = base
+        self.cfg = cfg
+        self.device = device
+        self.actor = ResidualActor(base.features_dim, cfg.hidden_dim).to(device).eval()
+        self.version = 0
+        self.refused = 0
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        self.base.reset()
+
+    @torch.no_grad()
+    def act(self, obs: Mapping[str, np.ndarray], explore: bool = False) -> PolicyOutput:
+        base_action, feats = self.base.act(obs)
+        residual = self.actor(torch.from_numpy(feats)[None].to(self.device),
+                              torch.from_numpy(base_action)[None].to(self.device))[0].cpu().numpy()
+        if explore and self.cfg.exploration_noise > 0:
+            residual = np.clip(residual + self.rng.normal(0, self.cfg.exploration_noise, residual.shape), -1, 1)
+        action = np.clip(base_action + self.cfg.residual_scale * residual, -1.0, 1.0)
+        return PolicyOutput(base_action, residual.astype(np.float32), action.astype(np.float32))
+
+    def load_bundle(self, data: bytes) -> int:
+        """Verify and swap in a residual bundle; raises :class:`BundleError` and keeps the old weights."""
+        b = bundles.from_bytes(data, kind="residual")
+        candidate = ResidualActor.from_bundle(b)  # shape / key check against a fresh network
+        if candidate.obs_dim != self.actor.obs_dim:
+            raise bundles.BundleError(f"residual bundle v{b.version} expects {candidate.obs_dim} features, "
+                                      f"the base gives {self.actor.obs_dim}")
+        self.actor.load_state_dict(candidate.state_dict())
+        self.version = b.version
+        return b.version
+
+    def poll_weights(self, subscriber: WeightsSubscriber | None) -> bool:
+        """Between ticks: take the newest published weights if any. True when swapped."""
+        if subscriber is None:
+            return False
+        update = subscriber.poll()
+        if update is None:
+            return False
+        version, data = update
+        try:
+            self.load_bundle(data)
+        except bundles.BundleError as exc:
+            self.refused += 1
+            log.warning("refused residual weights v%d, keeping v%d: %s", version, self.version, exc)
+            return False
+        return True
