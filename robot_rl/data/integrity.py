@@ -53,11 +53,10 @@ def summarize(path: str | os.PathLike[str]) -> StoreSummary:
                  "status": L.EpisodeStatus(int(meta["status"][i])).name, "seed": int(meta["seed"][i]),
                  "policy_version": int(meta["policy_version"][i]), "wall_start": float(meta["wall_start"][i])}
                 for i in range(len(ends))]
-    longest = max(store.data_lengths().values(), default=0)
     return StoreSummary(
         path=store.path, size_bytes=store_size_bytes(path), schema=store.schema.to_json(),
         chunk_len=store.chunk_len, n_episodes=store.n_episodes, n_rows=store.n_rows,
-        uncommitted_rows=max(0, longest - store.n_rows), lengths=lengths.tolist(),
+        uncommitted_rows=store.open_episode_rows_written(), lengths=lengths.tolist(),
         sources=dict(Counter(e["source"] for e in episodes)), statuses=dict(Counter(e["status"] for e in episodes)),
         success_rate=float(np.mean(meta["success"])) if len(ends) else None,
         intervention_rate=float(intervened.mean()) if len(intervened) else None,
@@ -155,8 +154,8 @@ def _check_episode_table(store: ReplayStore, notes: list[str]) -> list[Problem]:
             if len(bad):
                 problems.append(Problem(f"{L.META_GROUP}/{arr_name}", f"unknown codes {values[bad].tolist()}",
                                         tuple(bad.tolist())))
-    longest = max(store.data_lengths().values(), default=0)
-    if longest > store.n_rows:
-        notes.append(f"{longest - store.n_rows} rows after the last committed episode (an episode being "
-                     "written, or a crash's leftovers: the next writer discards or salvages them)")
+    open_rows = store.open_episode_rows_written()
+    if open_rows:
+        notes.append(f"{open_rows} rows after the last committed episode (an episode being written, or a "
+                     "crash's leftovers: the next writer discards or salvages them)")
     return problems

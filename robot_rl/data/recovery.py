@@ -5,7 +5,8 @@ A writer killed at any instant leaves, at worst (see the commit protocol in
 
 - ``data/<key>`` arrays longer than the last committed end, possibly of different lengths and with
   chunks never written (the episode in progress);
-- ``meta/episode_<field>`` arrays one entry longer than ``meta/episode_ends`` (commit cut short);
+- ``meta/episode_<field>`` arrays longer than ``meta/episode_ends`` (grown ahead, or a commit cut
+  short);
 - a last ``meta/episode_ends`` entry that was resized but never written (reads as 0).
 
 Every committed episode is untouched. The tail is discarded, or with ``keep_truncated`` the rows the
@@ -34,19 +35,18 @@ class RecoveryReport:
     """What :func:`recover` found and did."""
 
     policy: str
-    committed_episodes: int
+    committed_episodes: int  # intact, before any salvage
     committed_rows: int
-    tail_rows: int  # rows after the last committed episode (longest data array)
-    salvaged_rows: int  # committed as a crash_recovered episode
+    interrupted_rows: int  # fully written rows of the episode the crash interrupted
+    salvaged_rows: int  # of those, committed as a crash_recovered episode
     discarded_rows: int
-    dropped_end_entries: int  # meta/episode_ends entries resized but never written
-    trimmed_meta_entries: int  # per-episode metadata entries without a committed episode
+    dropped_end_entries: int  # meta/episode_ends entries resized but never written (commit cut short)
 
     @property
     def action(self) -> str:
         if self.salvaged_rows:
             return "kept_truncated"
-        if self.discarded_rows or self.dropped_end_entries or self.trimmed_meta_entries:
+        if self.discarded_rows or self.dropped_end_entries:
             return "discarded"
         return "none"
 
@@ -60,9 +60,9 @@ class RecoveryReport:
                          "as a truncated episode (status crash_recovered)")
         if self.discarded_rows:
             parts.append(f"discarded {self.discarded_rows} rows of an interrupted episode")
-        if self.dropped_end_entries or self.trimmed_meta_entries:
-            parts.append(f"removed {self.dropped_end_entries} unwritten episode_ends entries and "
-                         f"{self.trimmed_meta_entries} orphan metadata entries of a cut-short commit")
+        if self.dropped_end_entries:
+            parts.append(f"removed {self.dropped_end_entries} unwritten meta/episode_ends entries of a "
+                         "cut-short commit")
         return "; ".join(parts) + f" (on_crash={self.policy})"
 
 
@@ -72,48 +72,38 @@ def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
     if policy not in CRASH_POLICIES:
         raise ValueError(f"on_crash must be one of {CRASH_POLICIES}, got {policy!r}")
     lengths = store.data_lengths()
-    shortest, longest = min(lengths.values()), max(lengths.values())
+    shortest = min(lengths.values())
 
     # 1. The committed prefix of episode_ends: increasing, backed by data and metadata.
     ends_arr = store.meta_array(L.EPISODE_ENDS)
     raw_ends = np.asarray(ends_arr[:], dtype=np.int64)
-    meta_lens = {n: store.meta_array(L.meta_array_name(n)).shape[0] for n in L.META_FIELDS}
+    meta_len = min(store.meta_array(L.meta_array_name(n)).shape[0] for n in L.META_FIELDS)
     n = store.n_episodes  # refresh() already kept only the increasing prefix
-    while n and (int(raw_ends[n - 1]) > shortest or min(meta_lens.values()) < n):
+    while n and (int(raw_ends[n - 1]) > shortest or meta_len < n):
         n -= 1  # cannot happen under the commit protocol; keep what is provably whole
     dropped = len(raw_ends) - n
     if dropped:
         ends_arr[n:] = 0  # so a later resize never exposes a stale end
         ends_arr.resize((n,))
-    trimmed = 0
-    for name, length in meta_lens.items():
-        if length > n:
-            trimmed = max(trimmed, length - n)
-            store.meta_array(L.meta_array_name(name)).resize((n,))
     store._ends = raw_ends[:n].copy()
     last_end = store.n_rows
 
-    # 2. The tail: rows after the last commit.
-    tail = longest - last_end
-    marker = store._root[L.RECORDER_GROUP].attrs.get("open_episode")
-    flushed = 0
-    if marker and int(marker.get("start", -1)) == last_end:
-        flushed = min(int(marker.get("rows_flushed", 0)), shortest - last_end)
+    # 2. The interrupted episode: rows the recorder marked as fully written.
+    marker = store.recorder_state()
+    written = max(0, min(store.open_episode_rows_written(), shortest - last_end))
     salvaged = 0
-    if policy == "keep_truncated" and flushed >= 2:  # at least one transition
-        store.truncate_data(last_end + flushed)
+    if policy == "keep_truncated" and written >= 2:  # at least one transition
+        store.truncate_data(last_end + written)
         meta = L.EpisodeMeta.from_json(marker["meta"])
         meta.status = L.EpisodeStatus.crash_recovered
         meta.success = False
-        store._open = {"start": last_end, "rows_flushed": flushed, "meta": meta.to_json()}
+        store._open = {"start": last_end, "rows_flushed": written, "meta": meta.to_json()}
         store.commit_episode(meta)
-        salvaged = flushed
-    elif tail or longest != shortest:
+        salvaged = written
+    elif max(lengths.values()) != last_end:
         store.truncate_data(last_end)
+    store._resize_meta(store.n_episodes)
     if marker is not None:
         store._root[L.RECORDER_GROUP].attrs.update({"open_episode": None})
-    return RecoveryReport(policy=policy, committed_episodes=n,
-                          committed_rows=last_end, tail_rows=tail, salvaged_rows=salvaged,
-                          discarded_rows=tail - salvaged, dropped_end_entries=dropped,
-                          trimmed_meta_entries=trimmed)
-
+    return RecoveryReport(policy=policy, committed_episodes=n, committed_rows=last_end, interrupted_rows=written,
+                          salvaged_rows=salvaged, discarded_rows=written - salvaged, dropped_end_entries=dropped)

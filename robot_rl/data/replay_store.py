@@ -2,8 +2,9 @@
 
 Commit protocol (what makes ``kill -9`` at any instant safe, see :mod:`robot_rl.data.layout`):
 
-1. rows of the episode in progress are appended to ``data/<key>`` (resize, then write the chunks),
-   and the ``recorder`` group records how many rows of the open episode are fully written;
+1. rows of the episode in progress are appended to ``data/<key>`` (the arrays grow ahead of the
+   rows, ``GROW_CHUNKS`` chunks at a time, and are trimmed on close), and the ``recorder`` group
+   records how many rows of the open episode are fully written;
 2. the per-episode ``meta/episode_<field>`` arrays get the new entry;
 3. ``meta/episode_ends`` gets the new end — the commit. An entry whose value is not larger than
    the previous one (a resize whose write never happened) is not committed.
@@ -33,6 +34,7 @@ from robot_rl.data.storage import WriterLock, clear_store, is_local, local_root,
 
 log = logging.getLogger(__name__)
 _WRITE_CONFIG = {"write_empty_chunks": True}  # every chunk exists, so a deleted file is detectable
+GROW_CHUNKS = 10  # data/ arrays grow this many chunks at a time while recording
 
 
 class ReplayStore:
@@ -52,6 +54,8 @@ class ReplayStore:
         self._arrays: dict[str, zarr.Array] = {}
         self._ends = np.zeros(0, dtype=np.int64)
         self._tail = 0  # rows in data/ (writer side: committed rows + rows of the open episode)
+        self._capacity = 0  # rows the data/ arrays are sized to (grown ahead of _tail, trimmed on close)
+        self._meta_capacity = 0  # entries the meta/episode_<field> arrays are sized to
         self._open: dict[str, Any] | None = None  # the open episode: start, rows_flushed, meta
         self.recovery: Any = None  # RecoveryReport of the last open for writing
         self.schema: RowSchema
@@ -160,8 +164,16 @@ class ReplayStore:
         self._tail = self.n_rows
         if self.writable:
             self._open = None
+            self._capacity = max(self.data_lengths().values())
+            self._meta_capacity = min(self.meta_array(L.meta_array_name(n)).shape[0] for n in L.META_FIELDS)
 
     def close(self) -> None:
+        """Trim the arrays grown ahead of the data (writers) and release the writer lock."""
+        if self.writable and self._lock is not None:
+            if self._capacity > self._tail:
+                self.truncate_data(self._tail)
+            if self._meta_capacity > self.n_episodes:
+                self._resize_meta(self.n_episodes)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -279,6 +291,18 @@ class ReplayStore:
                              seed=int(vals["seed"]), policy_version=int(vals["policy_version"]),
                              wall_start=float(vals["wall_start"]), status=L.EpisodeStatus(int(vals["status"])))
 
+    def recorder_state(self) -> dict[str, Any] | None:
+        """The recorder's note on the episode being written: ``{"start", "rows_flushed", "meta"}``."""
+        group = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r")
+        return group.attrs.get("open_episode")
+
+    def open_episode_rows_written(self) -> int:
+        """Rows of an uncommitted episode known to be fully written (a live recorder's or a crash's)."""
+        state = self.recorder_state()
+        if not state or int(state.get("start", -1)) != self.n_rows:
+            return 0
+        return int(state.get("rows_flushed", 0))
+
     def data_lengths(self) -> dict[str, int]:
         """Rows held by each ``data/<key>`` array, committed or not."""
         return {k: self.data_array(k, 0).shape[0] for k in self.schema.keys}
@@ -312,7 +336,11 @@ class ReplayStore:
             return
         start, end = self._tail, self._tail + n
         arrays = {k: self.data_array(k) for k in self.schema.keys}
-        sync(_gather_writes(arrays, cols, start, end))
+        grow = None
+        if end > self._capacity:  # grow ahead: one metadata rewrite per GROW_CHUNKS chunks, not per flush
+            grow = -(-max(end, self._capacity + GROW_CHUNKS * self.chunk_len) // self.chunk_len) * self.chunk_len
+        sync(_gather_writes(arrays, cols, start, end, grow))
+        self._capacity = grow or self._capacity
         self._tail = end
         self._open["rows_flushed"] = end - self._open["start"]
         self._root[L.RECORDER_GROUP].attrs.update({"open_episode": self._open})
@@ -327,10 +355,12 @@ class ReplayStore:
         n = self.n_episodes
         values = meta.to_json()
         arrays = {L.meta_array_name(k): self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}
+        grow = None if n < self._meta_capacity else self._meta_capacity + L.META_CHUNK
         sync(_gather_writes(arrays, {L.meta_array_name(k): np.array([values[k]]) for k in L.META_FIELDS},
-                            n, n + 1))
-        ends = self.meta_array(L.EPISODE_ENDS)
-        sync(_gather_writes({"e": ends}, {"e": np.array([self._tail], dtype=np.int64)}, n, n + 1))
+                            n, n + 1, grow))
+        self._meta_capacity = grow or self._meta_capacity
+        ends = self.meta_array(L.EPISODE_ENDS)  # the commit: exact length, value written last
+        sync(_gather_writes({"e": ends}, {"e": np.array([self._tail], dtype=np.int64)}, n, n + 1, n + 1))
         self._ends = np.append(self._ends, np.int64(self._tail))
         self._open = None
         return n
@@ -363,8 +393,14 @@ class ReplayStore:
         if n_rows < self.n_rows:
             raise StoreError(f"refusing to truncate below the committed {self.n_rows} rows")
         arrays = {k: self.data_array(k) for k in self.schema.keys}
-        sync(asyncio.gather(*(a.async_array.resize((n_rows, *a.shape[1:])) for a in arrays.values())))
-        self._tail = n_rows
+        sync(_gather_resizes(arrays, n_rows))
+        self._tail = self._capacity = n_rows
+
+    def _resize_meta(self, n: int) -> None:
+        """Resize the per-episode ``meta/episode_<field>`` arrays (not ``episode_ends``) to ``n``."""
+        arrays = {k: self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}
+        sync(_gather_resizes(arrays, n))
+        self._meta_capacity = n
 
 
 # --------------------------------------------------------------------------------- async helpers
@@ -395,10 +431,16 @@ async def _gather_reads(store: ReplayStore, arrays: Mapping[str, zarr.Array], st
                                 return_exceptions=True)
 
 
+async def _gather_resizes(arrays: Mapping[str, zarr.Array], n_rows: int) -> None:
+    await asyncio.gather(*(a.async_array.resize((n_rows, *a.shape[1:])) for a in arrays.values()))
+
+
 async def _gather_writes(arrays: Mapping[str, zarr.Array], cols: Mapping[str, np.ndarray], start: int,
-                         end: int) -> None:
-    """Grow every array to ``end`` rows, then write rows ``[start, end)`` of each, concurrently."""
-    await asyncio.gather(*(a.async_array.resize((end, *a.shape[1:])) for a in arrays.values()))
+                         end: int, resize_to: int | None = None) -> None:
+    """Resize every array to ``resize_to`` rows (if given), then write rows ``[start, end)`` of each,
+    concurrently."""
+    if resize_to is not None:
+        await _gather_resizes(arrays, resize_to)
     await asyncio.gather(*(a.async_array.setitem(slice(start, end), cols[k]) for k, a in arrays.items()))
 
 

@@ -1,0 +1,255 @@
+"""Replay store and sampler: append rows/s and ``put`` latency, sample batches/s, refresh time.
+
+- **append**: rows with the configured cameras (two 128x128 by default) + 18-D state, end to end
+  through the background writer into a zarr store on local disk (target >= 100x the control rate),
+  and the control thread's ``put`` latency while the writer works (target p99 < 1 ms), at 10x the
+  control rate;
+- **sample**: batches/s at ``buffer.bench.batch_size`` with n-step ``buffer.n_step`` from a cache
+  of ``buffer.bench.cache_transitions`` (built in RAM, synthetic frames), against baselines
+  measured in the same run, interleaved: a plain numpy buffer (uniform indices, n-step summed at
+  sampling time, ignoring episode ends; it shares the cache's image arrays so both fit in RAM) and,
+  when installed (``pip install -e .[bench]``), torchrl's ``ReplayBuffer`` + ``LazyTensorStorage``
+  holding ``obs`` and ``next_obs`` as torchrl users do (at most 20k transitions, for memory);
+- **refresh**: time for the learner's cache to pick up a newly committed 100-step episode.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from robot_rl.bench.report import BenchResult
+from robot_rl.bench.timing import ms, rate
+from robot_rl.config.schema import Config
+from robot_rl.data.cache import ReplayCache
+from robot_rl.data.layout import EpisodeMeta, EpisodeSource
+from robot_rl.data.recorder import EpisodeWriter
+from robot_rl.data.replay_store import ReplayStore, store_size_bytes
+from robot_rl.data.row_schema import STATE_KEY, RowSchema
+from robot_rl.data.sampler import Sampler
+
+STATE_DIM = 18
+TORCHRL_MAX = 20_000
+ROUNDS = 5  # sampling methods are timed in interleaved rounds; the median round counts
+
+
+def run(cfg: Config) -> BenchResult:
+    schema = RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM)
+    frames = _frames(schema, 64, np.random.default_rng(cfg.seed))
+    rows: list[dict] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="robot_rl_bench_buffer_") as tmp:
+        rows += _append(cfg, schema, frames, f"{tmp}/append.zarr", notes)
+        rows += _refresh(cfg, schema, frames, f"{tmp}/refresh.zarr")
+    rows += _sample(cfg, schema, frames, notes)
+    return BenchResult("buffer", rows, notes)
+
+
+# ----------------------------------------------------------------------------------- synthetic data
+def _frames(schema: RowSchema, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``{image key: (n, H, W, 3) uint8}``: smooth gradients + sensor noise, so compression is realistic."""
+    h, w = schema.image_hw
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = {}
+    for c, key in enumerate(schema.image_keys):
+        base = np.stack([(xx * 2 + c * 40) % 256, (yy * 2) % 256, (xx + yy) % 256], axis=-1)
+        shift = rng.integers(0, 32, (n, 1, 1, 3))
+        out[key] = ((base[None] + shift) % 256 + rng.integers(0, 8, (n, h, w, 3))).clip(0, 255).astype(np.uint8)
+    return out
+
+
+def _episode(schema: RowSchema, frames: dict[str, np.ndarray], length: int, ep: int,
+             rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One synthetic episode ``{key: (T, *shape)}`` with a human take-over and success at the end."""
+    idx = (ep * 7 + np.arange(length)) % len(next(iter(frames.values())))
+    cols = {k: v[idx] for k, v in frames.items()}
+    cols[STATE_KEY] = rng.standard_normal((length, schema.state_dim)).astype(np.float32)
+    for k in ("action", "base_action", "residual_action", "policy_action"):
+        cols[k] = rng.uniform(-1, 1, (length, schema.action_dim)).astype(np.float32)
+    intervened = np.zeros(length, bool)
+    if ep % 3 == 0:
+        intervened[length // 2: length // 2 + length // 5] = True
+    last = np.zeros(length, bool)
+    last[-2] = True
+    cols |= {"intervened": intervened, "success": last, "terminated": last, "truncated": np.zeros(length, bool),
+             "reward": last.astype(np.float32), "t_obs": np.arange(length) / 10.0, "t_action": np.arange(length) / 10.0}
+    return cols
+
+
+def _row(cols: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
+    return {k: v[t] for k, v in cols.items()}
+
+
+# ------------------------------------------------------------------------------------------ append
+def _append(cfg: Config, schema: RowSchema, frames: dict, path: str, notes: list[str]) -> list[dict]:
+    b, buf = cfg.buffer.bench, cfg.buffer
+    rng = np.random.default_rng(0)
+    episodes = [_episode(schema, frames, b.episode_len, e, rng) for e in range(min(b.append_episodes, 8))]
+    store = ReplayStore.create(path, schema, chunk_len=buf.chunk_len, compression=buf.compression,
+                               compression_level=buf.compression_level, fsync=buf.fsync)
+    target = 100 * cfg.task.control_hz
+    with EpisodeWriter(store, buf.queue_size) as writer:
+        start = time.perf_counter()
+        for e in range(b.append_episodes):
+            cols = episodes[e % len(episodes)]
+            writer.begin_episode("policy", seed=e)
+            for t in range(b.episode_len):
+                writer.put(_row(cols, t), block=True)
+            writer.end_episode(success=True)
+        writer.flush()
+        elapsed = time.perf_counter() - start
+        n_rows = b.append_episodes * b.episode_len
+        size = store_size_bytes(path)
+
+        # put latency at 10x the control rate, while the writer compresses and writes
+        pace = 10 * cfg.task.control_hz
+        n_put = min(n_rows, int(5 * pace))
+        lat = np.empty(n_put)
+        overflows = 0
+        tick = time.perf_counter()
+        for i in range(n_put):
+            t = i % b.episode_len
+            if t == 0:
+                writer.begin_episode("policy", seed=i)
+            t0 = time.perf_counter()
+            overflows += not writer.put(_row(episodes[0], t))
+            lat[i] = time.perf_counter() - t0
+            if t == b.episode_len - 1:
+                writer.end_episode(success=True)
+            tick += 1.0 / pace
+            time.sleep(max(0.0, tick - time.perf_counter()))
+        writer.flush()
+    notes.append(f"append: {n_rows} rows of {schema.row_nbytes / 1e3:.0f} KB raw take "
+                 f"{size / n_rows / 1e3:.1f} KB each on disk ({buf.compression}, chunks of {buf.chunk_len} rows)")
+    return [
+        {"measure": "append rows, writer end to end", "per_s": n_rows / elapsed, "ratio": n_rows / elapsed / target,
+         "vs": f"target {target:g} rows/s (100x control)"},
+        {"measure": f"put() at {pace:g} Hz, writer busy", "per_s": None, "p50_ms": ms(lat, 50), "p99_ms": ms(lat, 99),
+         "ratio": ms(lat, 99) / 1.0, "vs": f"p99 / 1 ms target; max {lat.max() * 1e3:.2f} ms; {overflows} overflows"},
+    ]
+
+
+# ----------------------------------------------------------------------------------------- refresh
+def _refresh(cfg: Config, schema: RowSchema, frames: dict, path: str) -> list[dict]:
+    b, buf = cfg.buffer.bench, cfg.buffer
+    rng = np.random.default_rng(1)
+    writer_store = ReplayStore.create(path, schema, chunk_len=buf.chunk_len, compression=buf.compression)
+    reader = ReplayStore.open(path, "r")
+    cache = ReplayCache(schema, (b.refresh_episodes + 1) * 100, n_step=buf.n_step, gamma=buf.gamma)
+    times, idle = np.empty(b.refresh_episodes), np.empty(b.refresh_episodes)
+    for i in range(b.refresh_episodes):
+        writer_store.add_episode(_episode(schema, frames, 100, i, rng), EpisodeMeta(source=EpisodeSource.policy))
+        t0 = time.perf_counter()
+        added = cache.refresh(reader)
+        times[i] = time.perf_counter() - t0
+        assert added == 1, f"refresh saw {added} new episodes, expected 1"
+        t0 = time.perf_counter()
+        cache.refresh(reader)
+        idle[i] = time.perf_counter() - t0
+    writer_store.close()
+    return [
+        {"measure": "refresh: new 100-step episode", "per_s": 1 / np.median(times), "p50_ms": ms(times, 50),
+         "p99_ms": ms(times, 99), "vs": f"+ poll period/2 (buffer.poll_interval_s={buf.poll_interval_s:g})"},
+        {"measure": "refresh: poll, nothing new", "per_s": 1 / np.median(idle), "p50_ms": ms(idle, 50),
+         "p99_ms": ms(idle, 99)},
+    ]
+
+
+# ------------------------------------------------------------------------------------------ sample
+class PlainNumpyBuffer:
+    """The baseline: what one writes by hand. Uniform indices, n-step summed at sampling time with
+    done masking, no episode boundaries, no mixing; arrays shared with the cache (no copy)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], reward: np.ndarray, done: np.ndarray, size: int,
+                 image_keys: tuple[str, ...], n: int, gamma: float, rng: np.random.Generator) -> None:
+        self.a, self.reward, self.done, self.size = arrays, reward, done, size
+        self.image_keys, self.n, self.gamma, self.rng = image_keys, n, gamma, rng
+
+    def sample(self, b: int) -> dict[str, torch.Tensor]:
+        idx = self.rng.integers(0, self.size - self.n, b)
+        nxt = idx + self.n
+        out = {}
+        for k in (*self.image_keys, STATE_KEY):
+            out[k] = torch.from_numpy(self.a[k][idx])
+            out["next_" + k] = torch.from_numpy(self.a[k][nxt])
+        out["action"] = torch.from_numpy(self.a["action"][idx])
+        ret, alive = np.zeros(b, np.float32), np.ones(b, bool)
+        for k in range(self.n):
+            ret += alive * self.gamma**k * self.reward[idx + k]
+            alive &= ~self.done[idx + k]
+        out["reward"], out["discount"] = torch.from_numpy(ret), torch.from_numpy(alive * self.gamma**self.n)
+        return out
+
+
+def _sample(cfg: Config, schema: RowSchema, frames: dict, notes: list[str]) -> list[dict]:
+    b, buf = cfg.buffer.bench, cfg.buffer
+    rng = np.random.default_rng(2)
+    cache = ReplayCache(schema, b.cache_transitions, n_step=buf.n_step, gamma=buf.gamma,
+                        reward_mode=buf.reward_mode, offline_sources=buf.offline_sources)
+    reward, done = np.zeros(b.cache_transitions, np.float32), np.zeros(b.cache_transitions, bool)
+    start, ep = time.perf_counter(), 0
+    while cache.size + b.episode_len <= b.cache_transitions:
+        cols = _episode(schema, frames, b.episode_len, ep, rng)
+        s = cache.size
+        cache.add_episode(cols, "demo" if ep % 10 == 0 else "policy")
+        reward[s:cache.size], done[s:cache.size] = cols["reward"], cols["terminated"]
+        ep += 1
+    notes.append(f"sample: cache of {cache.size} rows ({ep} episodes) built in RAM in "
+                 f"{time.perf_counter() - start:.1f} s; {_kb_per_row(cache):.1f} KB per transition")
+    bs = b.batch_size
+    plain = PlainNumpyBuffer(cache.arrays, reward, done, cache.size, schema.image_keys, buf.n_step, buf.gamma, rng)
+    methods: dict[str, Callable[[], object]] = {
+        "ours": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack, seed=0).sample,
+        "ours, recycle=2": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack,
+                                   recycle=2, seed=0).sample,
+        "plain numpy": lambda: plain.sample(bs),
+    }
+    torchrl_sample, torchrl_note = _torchrl(cache, schema, bs)
+    notes.append(torchrl_note)
+    if torchrl_sample is not None:
+        methods["torchrl LazyTensorStorage"] = torchrl_sample
+    per_round = max(1, b.sample_batches // ROUNDS)
+    results: dict[str, list[tuple[float, np.ndarray]]] = {m: [] for m in methods}
+    for _ in range(ROUNDS):
+        for name, fn in methods.items():
+            results[name].append(rate(fn, per_round, warmup=min(cfg.bench.warmup, 3)))
+    base = float(np.median([hz for hz, _ in results["plain numpy"]]))
+    out = []
+    for name, runs in results.items():
+        hz = float(np.median([r for r, _ in runs]))
+        t = np.concatenate([t for _, t in runs])
+        out.append({"measure": f"sample b{bs} n{buf.n_step}: {name}", "per_s": hz, "p50_ms": ms(t, 50),
+                    "p99_ms": ms(t, 99), "ratio": hz / base, "vs": "plain numpy (same run)"})
+    return out
+
+
+def _kb_per_row(cache: ReplayCache) -> float:
+    return sum(a.itemsize * int(np.prod(a.shape[1:])) for a in cache.arrays.values()) / 1e3
+
+
+def _torchrl(cache: ReplayCache, schema: RowSchema, bs: int) -> tuple[Callable[[], object] | None, str]:
+    try:
+        from tensordict import TensorDict
+        from torchrl.data import LazyTensorStorage, ReplayBuffer
+    except ImportError:
+        return None, "torchrl not installed: its baseline is skipped (pip install -e .[bench] adds torchrl 0.14.1)"
+    off, on = cache.pools()
+    starts = np.sort(np.concatenate([off, on]))[:TORCHRL_MAX]
+    rb = ReplayBuffer(storage=LazyTensorStorage(len(starts)), batch_size=bs)
+    arr = cache.arrays
+    for lo in range(0, len(starts), 1000):
+        rows = starts[lo:lo + 1000]
+        nxt = rows + arr["nstep_steps"][rows]
+        obs = {k: torch.from_numpy(arr[k][rows]) for k in (*schema.image_keys, STATE_KEY)}
+        next_obs = {k: torch.from_numpy(arr[k][nxt]) for k in (*schema.image_keys, STATE_KEY)}
+        rb.extend(TensorDict({"obs": obs, "next": next_obs, "action": torch.from_numpy(arr["action"][rows]),
+                              "reward": torch.from_numpy(arr["nstep_return"][rows]),
+                              "discount": torch.from_numpy(arr["nstep_discount"][rows])}, batch_size=[len(rows)]))
+    import torchrl
+
+    return rb.sample, (f"torchrl {torchrl.__version__}: ReplayBuffer(LazyTensorStorage({len(starts)})) storing obs and "
+                       "next obs (2x the image memory per transition)")
