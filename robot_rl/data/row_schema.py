@@ -86,7 +86,9 @@ def image_key(camera: str) -> str:
 
 @dataclass(frozen=True)
 class RowSchema:
-    """Fields of a row, built from the camera names, image size, state and action dimensions."""
+    """Fields of a row, built from the camera names, image size, state and action dimensions.
+
+    ``cameras=()`` is allowed: a cache of precomputed features keeps them as ``obs/state``."""
 
     cameras: tuple[str, ...]
     image_hw: tuple[int, int] = (128, 128)
