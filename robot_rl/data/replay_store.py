@@ -58,6 +58,7 @@ class ReplayStore:
         self._meta_capacity = 0  # entries the meta/episode_<field> arrays are sized to
         self._open: dict[str, Any] | None = None  # the open episode: start, rows_flushed, meta
         self.recovery: Any = None  # RecoveryReport of the last open for writing
+        self._ready = False  # opened (and recovered) successfully
         self.schema: RowSchema
         self.chunk_len: int
 
@@ -93,6 +94,7 @@ class ReplayStore:
             L.STATUS_CODES_ATTR: {s.name: int(s) for s in L.EpisodeStatus},
         })
         self._load_root()
+        self._ready = True
         return self
 
     @classmethod
@@ -115,6 +117,7 @@ class ReplayStore:
                 self.recovery = recover(self, on_crash)
                 if self.recovery.action != "none":
                     log.warning("%s: %s", path, self.recovery)
+            self._ready = True
         except BaseException:
             self.close()
             raise
@@ -169,7 +172,7 @@ class ReplayStore:
 
     def close(self) -> None:
         """Trim the arrays grown ahead of the data (writers) and release the writer lock."""
-        if self.writable and self._lock is not None:
+        if self.writable and self._lock is not None and self._ready:  # not after a failed open
             if self._capacity > self._tail:
                 self.truncate_data(self._tail)
             if self._meta_capacity > self.n_episodes:
@@ -270,7 +273,7 @@ class ReplayStore:
             bad = [i for i in range(start // c, (end - 1) // c + 1) if not _chunk_reads(arr, i)]
             if bad:
                 bad_lo, bad_hi = bad[0] * c, (bad[-1] + 1) * c
-        lo, hi = max(bad_lo, start), min(bad_hi, end)
+        lo, hi = bad_lo, min(bad_hi, max(end, self.n_rows))  # every episode with rows in the bad chunk(s)
         cause = str(exc) if isinstance(exc, _MissingChunk) else f"{type(exc).__name__}: {exc}"
         return CorruptChunkError(name, self.episodes_in_rows(lo, hi), (lo, hi), cause)
 
