@@ -103,7 +103,7 @@ class RobotConfig:
     gripper_speed: float = 0.05
     joint_low: list[float] = field(default_factory=lambda: [-2.70, -1.75, -2.87, -3.0, -2.77, 0.58, -2.98])
     joint_high: list[float] = field(default_factory=lambda: [2.70, 1.75, 2.87, -0.19, 2.77, 4.48, 2.98])
-    home_joints: list[float] = field(default_factory=lambda: [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+    home_joints: list[float] = field(default_factory=lambda: [0.0, -0.27, 0.0, -2.511, 0.0, 2.239, 0.785])
     # Franka (libfranka through franky): fraction of the arm's velocity/acceleration/jerk limits that
     # motions may use, reflex errors recovered automatically before the stack stops, and whether the
     # control thread must run with real-time priority (true on the robot PC; false for franky-sim).
@@ -184,15 +184,47 @@ class ExpertConfig:
 
 @dataclass
 class DemoConfig:
-    """``robot-rl demo``: the main job in simulation."""
+    """``robot-rl demo``: the whole loop in simulation. ``demos`` expert demonstrations (with
+    ``expert.noise_std``), a BC base trained on them, then ``episodes`` actor episodes with the
+    simulated human while the learner trains; BC alone and BC + residual are evaluated on
+    ``eval_episodes`` held-out seeds before and after."""
 
-    episodes: int = 10
+    demos: int = 10
+    episodes: int = 40
+    eval_episodes: int = 10
     seed: int = 0
     video_episodes: int = 1
 
     def validate(self, key: str) -> None:
-        _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
+        _check(self.demos > 0, f"{key}.demos", "must be > 0")
+        _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
+        _check(self.eval_episodes >= 0, f"{key}.eval_episodes", "must be >= 0")
         _check(self.video_episodes >= 0, f"{key}.video_episodes", "must be >= 0")
+
+
+@dataclass
+class CollectConfig:
+    """``robot-rl collect``: scripted-expert demonstrations into the store (teleop on hardware)."""
+
+    episodes: int = 20
+    seed: int = 1000
+    source: str = "demo"
+
+    def validate(self, key: str) -> None:
+        _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
+        _check(self.source in ("demo", "teleop", "sim"), f"{key}.source", "must be demo, teleop or sim")
+
+
+@dataclass
+class ActConfig:
+    """``robot-rl act``: actor episodes (BC base + residual), recorded to the store."""
+
+    episodes: int = 20
+    seed: int = 0
+    explore: bool = True
+
+    def validate(self, key: str) -> None:
+        _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
 
 
 @dataclass
@@ -334,6 +366,7 @@ class LearnerConfig:
     target_noise_clip: float = 0.5
     exploration_noise: float = 0.1
     critic_warmup_updates: int = 200
+    residual_penalty: float = 0.0
     min_online_transitions: int = 200
     publish_every: int = 50
     checkpoint_every: int = 500
@@ -385,6 +418,8 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     expert: ExpertConfig = field(default_factory=ExpertConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    collect: CollectConfig = field(default_factory=CollectConfig)
+    act: ActConfig = field(default_factory=ActConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     buffer: BufferConfig = field(default_factory=BufferConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)

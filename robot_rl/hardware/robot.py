@@ -27,6 +27,8 @@ class RobotState:
     stamp: float
 
     ee_mat: np.ndarray  # (3, 3) rotation of the EE frame in the base frame
+    mode: str = "ok"  # backend's robot mode, e.g. libfranka's "Idle", "Move", "Reflex"
+    errors: tuple[str, ...] = ()  # active error flags (libfranka names), empty when healthy
 
     def proprio(self) -> np.ndarray:
         """The observation's ``state`` vector. (10,) float32: position, rotation columns x and y, width."""

@@ -1,0 +1,150 @@
+"""A franky-sim server (MuJoCo FR3 speaking libfranka's network protocol) with fault injection.
+
+Run as a child process by :class:`robot_rl.hardware.franka_sim.FrankySimPeer` so that the real
+driver (``franky`` / libfranka) is exercised against a protocol-level peer on loopback. franky-sim
+does not model reflexes, so this server adds one: on ``reflex`` (a line on stdin) the running motion
+is aborted with libfranka's ``kReflexAborted`` status and the state reports robot mode ``Reflex``
+with an error flag until the client calls automatic error recovery, as a real arm would.
+
+Protocol on stdin/stdout, one line each: prints ``READY <host>`` once listening; ``reflex`` ->
+``ACK reflex``; ``status`` -> ``STATUS <mode> <recoveries>``; ``quit`` (or EOF) stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+from franky_sim import franka_robot_protocol as proto
+from franky_sim.franka_robot_server import FrankaRobotServer
+from franky_sim.franka_server import BaseCommand
+from franky_sim.mujoco_simulator import MujocoSimulator
+
+# Index of ``joint_reflex`` in libfranka's ``franka::Errors`` array (errors.h, 0.21).
+JOINT_REFLEX_ERROR = 6
+N_ERRORS = 41
+
+
+class FaultInjectingServer(FrankaRobotServer):
+    """franky-sim's robot server plus an injectable reflex that only error recovery clears."""
+
+    def __init__(self, robot, hostnames) -> None:
+        super().__init__(robot, hostnames)
+        self._lock = threading.Lock()
+        self._pending_reflex = False
+        self.in_reflex = False
+        self.recoveries = 0
+
+    def request_reflex(self) -> None:
+        with self._lock:
+            self._pending_reflex = True
+
+    def recover(self) -> None:
+        with self._lock:
+            self.in_reflex = False
+            self.recoveries += 1
+
+    def start_motion(self, controller_mode, motion_generator_mode, motion_id) -> None:
+        if self.in_reflex:  # a real arm refuses to move until the error is recovered
+            raise RuntimeError("robot is in reflex mode; automatic error recovery required")
+        super().start_motion(controller_mode, motion_generator_mode, motion_id)
+
+    def _post_process_commands(self) -> None:
+        with self._lock:
+            fire, self._pending_reflex = self._pending_reflex, False
+        if fire:
+            self.in_reflex = True
+            motion_id = self.current_motion_id
+            self.stop_motion(send_preemption_signal=False)
+            if motion_id:
+                BaseCommand.send_response(self._tcp_socket, proto.RobotCommand.kMove, motion_id,
+                                          proto.MoveStatus.kReflexAborted)
+                self.reset_current_motion_id()
+        super()._post_process_commands()
+
+    @property
+    def robot_state(self):
+        state = super().robot_state
+        if not self.in_reflex:
+            return state
+        errors = tuple(i == JOINT_REFLEX_ERROR for i in range(N_ERRORS))
+        return state.replace(robot_mode=proto.RobotMode.kReflex, errors=errors, current_errors=errors,
+                             last_motion_errors=errors)
+
+
+def _recovery_handler(server: FaultInjectingServer):
+    """Replaces franky-sim's always-succeeds recovery so it clears the injected reflex."""
+
+    def handle(self, _server) -> None:
+        server.recover()
+        server.send_state()  # the client reads the state right after the reply: make it the recovered one
+        self.reply(proto.AutomaticErrorRecoveryStatus.kSuccess)
+
+    return handle
+
+
+def _candidates(host: str) -> Iterator[str]:
+    if host:
+        yield host
+        return
+    rng = random.Random()
+    for _ in range(200):  # a random 127.x.y.z so parallel test runs do not collide on port 1337
+        yield f"127.{rng.randrange(1, 255)}.{rng.randrange(0, 256)}.{rng.randrange(1, 255)}"
+
+
+def serve(host: str, realtime: float) -> None:
+    sim = MujocoSimulator()
+    sim.init()
+    robot = sim.add_robot()
+    server = FaultInjectingServer(robot, _candidates(host))
+    proto.AutomaticErrorRecoveryCommand.handle = _recovery_handler(server)
+    stop = threading.Event()
+    try:
+        server.init()
+        sim.start()
+
+        def loop() -> None:
+            while not stop.is_set():
+                start = time.perf_counter()
+                server.process_commands()
+                sim.step()
+                server.send_state()
+                if realtime:
+                    time.sleep(max(0.0, 0.001 / realtime - (time.perf_counter() - start)))
+
+        thread = threading.Thread(target=loop, name="franky-sim", daemon=True)
+        thread.start()
+        print(f"READY {server.hostname}", flush=True)
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "reflex":
+                server.request_reflex()
+                print("ACK reflex", flush=True)
+            elif cmd == "status":
+                mode = "reflex" if server.in_reflex else "ok"
+                print(f"STATUS {mode} {server.recoveries}", flush=True)
+            elif cmd == "quit":
+                break
+        stop.set()
+        thread.join(timeout=2.0)
+    finally:
+        stop.set()
+        server.cleanup()
+        sim.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="", help="loopback address to bind (default: a random 127.x.y.z)")
+    parser.add_argument("--realtime", type=float, default=1.0, help="speed factor; 0 runs as fast as possible")
+    args = parser.parse_args(argv)
+    serve(args.host, args.realtime)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
