@@ -1,64 +1,131 @@
-"""Run the main job in simulation, with no hardware.
+"""Run the main job in simulation: the whole human-in-the-loop loop, no hardware.
 
-Today: the MuJoCo pick-and-place task driven by the scripted expert for demo.episodes episodes
-(seeds demo.seed, demo.seed+1, ...); prints progress and the success rate, and writes a video and an
-image strip of the first demo.video_episodes episodes plus summary.json under output_dir/demo-<time>/.
-It grows into the whole human-in-the-loop loop (BC base, residual learner, simulated human).
+1. demo.demos scripted-expert demonstrations (expert.noise_std sets how good the demonstrator is),
+2. a BC base trained on them (policy.*),
+3. BC alone evaluated on demo.eval_episodes held-out seeds,
+4. demo.episodes actor episodes with the simulated human while `robot-rl learn` trains the residual
+   in its own process and pushes weights that the actor swaps in between control steps,
+5. BC + residual evaluated on the same held-out seeds; a summary table, a video of the first
+   evaluation episode and summary.json under output_dir/demo-<time>/.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from robot_rl.bench.report import format_table
+from robot_rl.cli.train_bc import train_and_save
 from robot_rl.config import Config
+from robot_rl.rl.collect import collect_demos
+from robot_rl.rl.episodes import EpisodeResult, residual_decider, run_episode
+from robot_rl.rl.evaluate import eval_seeds, evaluate
+from robot_rl.rl.human import SimulatedHuman
+from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
-from robot_rl.viz.video import tile, write_strip, write_video
+from robot_rl.viz.video import write_strip, write_video
+
+
+def _run_paths(cfg: Config, out: Path) -> tuple[Config, list[str]]:
+    """Point the store, the BC bundle and the learner at this run's folder (also for the learner process)."""
+    paths = {"buffer.path": str(out / "replay.zarr"), "policy.path": str(out / "bc_base.pt"),
+             "learner.dir": str(out / "learner")}
+    cfg = dataclasses.replace(
+        cfg, buffer=dataclasses.replace(cfg.buffer, path=paths["buffer.path"]),
+        policy=dataclasses.replace(cfg.policy, path=paths["policy.path"]),
+        learner=dataclasses.replace(cfg.learner, dir=paths["learner.dir"]))
+    return cfg, [f"{k}={v}" for k, v in paths.items()]
+
+
+def _start_learner(overrides: list[str], log_path: Path) -> subprocess.Popen:
+    log = log_path.open("w")
+    return subprocess.Popen([sys.executable, "-m", "robot_rl.cli.main", "learn", *overrides],
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def _stop_learner(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     out = Path(cfg.output_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    episodes, results = cfg.demo.episodes, []
-    print(f"robot-rl demo: {episodes} episodes of {cfg.task.name} with the scripted expert "
-          f"(noise {cfg.expert.noise_std:g}) -> {out}")
-    start = time.perf_counter()
-    with PickPlaceEnv(cfg) as env:
-        expert = ScriptedExpert(cfg.expert, env.limits)
-        for ep in range(episodes):
-            seed = cfg.demo.seed + ep
-            t0 = time.perf_counter()
-            obs, _ = env.reset(seed)
-            expert.reset(seed)
-            record = ep < cfg.demo.video_episodes
-            frames = [tile([obs[f"images/{c}"] for c in cfg.camera.names])] if record else []
-            done, info = False, {}
-            while not done:
-                obs, _, terminated, truncated, info = env.step(expert.act(env.task_state()))
-                done = terminated or truncated
-                if record:
-                    frames.append(tile([obs[f"images/{c}"] for c in cfg.camera.names]))
-            results.append({"episode": ep, "seed": seed, "success": bool(info["success"]), "steps": env.steps,
-                            "seconds": time.perf_counter() - t0})
-            if record:
-                write_video(frames, out / f"episode_{ep:03d}.mp4", fps=cfg.task.control_hz)
-                write_strip(frames, out / f"episode_{ep:03d}_strip.png")
-            rate = np.mean([r["success"] for r in results])
-            print(f"  episode {ep + 1:>3}/{episodes}  seed {seed:<5} "
-                  f"{'success' if info['success'] else 'failure'} in {env.steps:>3} steps  "
-                  f"success rate so far {rate:.0%}", flush=True)
-    elapsed = time.perf_counter() - start
-    steps = sum(r["steps"] for r in results)
-    summary = {"episodes": episodes, "success_rate": float(np.mean([r["success"] for r in results])),
-               "mean_steps": float(np.mean([r["steps"] for r in results])), "env_steps": steps,
-               "env_steps_per_s": steps / elapsed, "wall_s": elapsed, "episodes_detail": results}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nsuccess rate {summary['success_rate']:.0%} over {episodes} episodes, "
-          f"{summary['mean_steps']:.1f} steps per episode, {summary['env_steps_per_s']:.0f} env steps/s "
-          f"(both cameras rendered)\nwrote {out}")
+    cfg, path_overrides = _run_paths(cfg, out)
+    d = cfg.demo
+    print(f"robot-rl demo -> {out}\n[1/5] collecting {d.demos} demonstrations (expert noise {cfg.expert.noise_std:g})")
+    rows: list[dict] = []
+    with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
+        demos = collect_demos(cfg, env, writer, d.demos, seed=d.seed + 1000)
+        rows.append({"phase": "demonstrations", "episodes": len(demos),
+                     "success": np.mean([r.success for r in demos]), "interventions": 0.0, "weights": "-"})
+
+        print(f"[2/5] training the BC base ({cfg.policy.epochs} epochs)")
+        train_and_save(cfg)
+        policy = load_policy(cfg)
+        seeds = eval_seeds(d.eval_episodes)
+        print(f"[3/5] evaluating BC alone on {len(seeds)} held-out seeds")
+        bc_rate, _ = evaluate(env, policy, seeds)
+        rows.append({"phase": "eval: BC alone", "episodes": len(seeds), "success": bc_rate, "interventions": 0.0,
+                     "weights": "v0"})
+        print(f"      BC alone: {bc_rate:.0%}")
+
+        print(f"[4/5] {d.episodes} episodes: actor + simulated human, learner in its own process "
+              f"(log: {out / 'learner.log'})")
+        learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
+        channel = weights_channel(cfg)
+        human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
+        online: list[EpisodeResult] = []
+        try:
+            for i in range(d.episodes):
+                policy.reset()
+                human.reset(d.seed + i)
+                r = run_episode(env, d.seed + i, residual_decider(env, policy, human, explore=True), writer=writer,
+                                source="policy", policy_version=lambda: policy.version,
+                                between_ticks=lambda: policy.poll_weights(channel), takeovers=lambda: human.takeovers)
+                online.append(r)
+                recent = online[-10:]
+                print(f"      episode {i + 1:>3}/{d.episodes}  {'success' if r.success else 'failure'} in "
+                      f"{r.steps:>3} steps  interventions {r.intervention_rate:4.0%} ({r.takeovers} take-overs)  "
+                      f"weights v{r.policy_version:<4}  last-10 success {np.mean([x.success for x in recent]):.0%}",
+                      flush=True)
+                if learner.poll() is not None:
+                    print(f"      learner exited with code {learner.returncode}; see {out / 'learner.log'}")
+                    break
+        finally:
+            _stop_learner(learner)
+        if online:
+            rows.append({"phase": "training (with human)", "episodes": len(online),
+                         "success": np.mean([r.success for r in online]),
+                         "interventions": np.mean([r.intervention_rate for r in online]),
+                         "weights": f"v{online[-1].policy_version}"})
+
+        policy.poll_weights(channel)
+        print(f"[5/5] evaluating BC + residual (weights v{policy.version}) on the same seeds")
+        frames: list[np.ndarray] = []
+        final_rate, _ = evaluate(env, policy, seeds, frames=frames if d.video_episodes else None)
+        rows.append({"phase": "eval: BC + residual", "episodes": len(seeds), "success": final_rate,
+                     "interventions": 0.0, "weights": f"v{policy.version}"})
+    if frames:
+        write_video(frames, out / "eval_episode.mp4", fps=cfg.task.control_hz)
+        write_strip(frames, out / "eval_episode_strip.png")
+    print("\n" + format_table([{**r, "success": f"{r['success']:.0%}", "interventions": f"{r['interventions']:.0%}"}
+                               for r in rows]))
+    (out / "summary.json").write_text(json.dumps({"rows": rows, "bc_success": bc_rate,
+                                                  "residual_success": final_rate}, indent=2, default=float))
+    print(f"\nwrote {out}")
     return 0

@@ -25,10 +25,10 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the main job in simulation (the whole loop, no hardware)", "robot_rl.cli.demo"),
-    "collect": Command("record demonstrations into the replay store", None, 4),
-    "train-bc": Command("train the behaviour-cloning base policy", None, 4),
-    "learn": Command("run the asynchronous residual learner", None, 4),
-    "act": Command("run the actor: BC base + residual, recording to the store", None, 4),
+    "collect": Command("record demonstrations into the replay store", "robot_rl.cli.collect"),
+    "train-bc": Command("train the behaviour-cloning base policy", "robot_rl.cli.train_bc"),
+    "learn": Command("run the asynchronous residual learner", "robot_rl.cli.learn"),
+    "act": Command("run the actor: BC base + residual, recording to the store", "robot_rl.cli.act"),
     "up": Command("start the ROS 2 nodes of the whole system", None, 5),
     "replay": Command("replay recorded episodes in simulation", None, 8),
     "video": Command("render episodes of a store to video", None, 8),

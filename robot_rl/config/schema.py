@@ -157,8 +157,24 @@ class CameraConfig:
     max_age_s: float = 0.2
     serials: dict[str, str] = field(default_factory=dict)
     render_geoms: RenderGeoms = RenderGeoms.collision
+    # RealSense: capture size (cropped, then resized to width x height), aligned depth, per-camera crop
+    # [x, y, w, h] in capture pixels (default: the centred square), recordings to play instead of devices
+    # (name -> .db3 path), and how long without frames counts as unplugged before reconnecting.
+    capture_width: int = 640
+    capture_height: int = 480
+    depth: bool = False
+    crops: dict[str, list[int]] = field(default_factory=dict)
+    playback: dict[str, str] = field(default_factory=dict)
+    reconnect_s: float = 1.0
 
     def validate(self, key: str) -> None:
+        _check(self.capture_width > 0 and self.capture_height > 0, f"{key}.capture_width/height", "must be > 0")
+        _check(self.reconnect_s > 0, f"{key}.reconnect_s", "must be > 0")
+        for cam, crop in self.crops.items():
+            _check(len(crop) == 4 and crop[2] > 0 and crop[3] > 0 and crop[0] >= 0 and crop[1] >= 0
+                   and crop[0] + crop[2] <= self.capture_width and crop[1] + crop[3] <= self.capture_height,
+                   f"{key}.crops.{cam}", f"must be [x, y, w, h] inside the {self.capture_width}x"
+                   f"{self.capture_height} capture, got {list(crop)}")
         _check(len(self.names) > 0, f"{key}.names", "needs at least one camera")
         _check(len(set(self.names)) == len(self.names), f"{key}.names", f"duplicate names in {self.names}")
         _check(16 <= self.width <= 4096 and 16 <= self.height <= 4096, f"{key}.width/height",
@@ -166,7 +182,7 @@ class CameraConfig:
         _check(self.fps > 0, f"{key}.fps", "must be > 0")
         _check(self.max_age_s > 0, f"{key}.max_age_s", "must be > 0")
         if self.backend == CameraBackend.realsense:
-            missing = [n for n in self.names if n not in self.serials]
+            missing = [n for n in self.names if n not in self.serials and n not in self.playback]
             _check(not missing, f"{key}.serials", f"no serial number for camera(s) {missing}")
 
 

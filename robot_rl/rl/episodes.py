@@ -72,9 +72,14 @@ def residual_decider(env: PickPlaceEnv, policy: ResidualPolicy, human: Simulated
 def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
                 source: str = "policy", policy_version: Callable[[], int] = lambda: -1,
                 between_ticks: Callable[[], object] | None = None, takeovers: Callable[[], int] = lambda: 0,
-                ) -> EpisodeResult:
+                frames: list[np.ndarray] | None = None) -> EpisodeResult:
+    """One episode from ``env.reset(seed)`` to termination or truncation. ``frames``, when given,
+    collects the camera images side by side, (H, W * cameras, 3) uint8 per step, for a video."""
     start = time.perf_counter()
     obs, _ = env.reset(seed)
+    cams = [k for k in obs if k.startswith("images/")]
+    if frames is not None:
+        frames.append(np.concatenate([obs[c] for c in cams], axis=1))
     version = policy_version()
     if writer is not None:
         writer.begin_episode(source=source, seed=seed, policy_version=version)
@@ -95,6 +100,8 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
                                     terminated=terminated, truncated=truncated, t_obs=t_obs,
                                     t_action=env.world.time))
             obs = next_obs
+            if frames is not None:
+                frames.append(np.concatenate([obs[c] for c in cams], axis=1))
         if writer is not None:
             writer.put(final_row(obs, env.world.time))
             writer.end_episode(success=bool(info["success"]))

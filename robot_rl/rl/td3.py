@@ -67,8 +67,13 @@ class ResidualTD3:
         actor_loss = None
         self.updates += 1
         if self.updates > cfg.critic_warmup_updates and self.updates % cfg.policy_delay == 0:
-            action = combine(b["base_action"], self.actor(b["obs"], b["base_action"]), scale)
-            loss = -self.critic(b["obs"], action).mean()
+            residual = self.actor(b["obs"], b["base_action"])
+            q_pi = self.critic(b["obs"], combine(b["base_action"], residual, scale))
+            loss = -q_pi.mean()
+            if cfg.residual_penalty > 0:
+                # TD3+BC-style: Q normalised by its magnitude, so the pull towards the base (residual 0)
+                # means the same at any reward scale. Keeps an unsure critic from saturating the residual.
+                loss = loss / q_pi.abs().mean().detach().clamp_min(1e-3) + cfg.residual_penalty * residual.pow(2).mean()
             self._check_finite(loss, "actor")
             self.actor_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -77,7 +82,8 @@ class ResidualTD3:
             self._soft_update(self.actor, self.actor_target)
         # 4. Polyak-average the critic targets.
         self._soft_update(self.critic, self.critic_target)
-        return UpdateInfo(critic_loss=float(critic_loss.detach()), actor_loss=actor_loss, q_mean=float(q.mean().detach()))
+        return UpdateInfo(critic_loss=float(critic_loss.detach()), actor_loss=actor_loss,
+                          q_mean=float(q.mean().detach()))
 
     def _soft_update(self, net: torch.nn.Module, target: torch.nn.Module) -> None:
         with torch.no_grad():

@@ -1,0 +1,27 @@
+"""Success rate of a policy on held-out seeds (no exploration, no human, nothing recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from robot_rl.rl.episodes import EpisodeResult, residual_decider, run_episode
+from robot_rl.rl.policy import ResidualPolicy
+from robot_rl.sim.env import PickPlaceEnv
+
+EVAL_SEED_OFFSET = 100_000  # evaluation seeds never overlap demonstration or training seeds
+
+
+def eval_seeds(n: int, start: int = 0) -> list[int]:
+    return list(range(EVAL_SEED_OFFSET + start, EVAL_SEED_OFFSET + start + n))
+
+
+def evaluate(env: PickPlaceEnv, policy: ResidualPolicy, seeds: Iterable[int],
+             frames: list[np.ndarray] | None = None) -> tuple[float, list[EpisodeResult]]:
+    results = []
+    for i, seed in enumerate(seeds):
+        policy.reset()
+        results.append(run_episode(env, seed, residual_decider(env, policy, None, explore=False),
+                                   frames=frames if i == 0 else None))
+    return (float(np.mean([r.success for r in results])) if results else float("nan")), results

@@ -1,0 +1,34 @@
+"""Wiring shared by the sim commands: the store writer, the weights channel, the actor's policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from robot_rl.config.schema import Config
+from robot_rl.data.recorder import EpisodeWriter
+from robot_rl.data.row_schema import RowSchema
+from robot_rl.hardware.robot import STATE_DIM
+from robot_rl.policies.bc import ChunkedBase
+from robot_rl.policies.device import resolve_device
+from robot_rl.rl.policy import ResidualPolicy
+from robot_rl.rl.weights import DirectoryWeightsChannel
+
+
+def row_schema(cfg: Config) -> RowSchema:
+    return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM)
+
+
+def open_writer(cfg: Config) -> EpisodeWriter:
+    """The background episode writer on ``buffer.path`` (created if missing), started."""
+    return EpisodeWriter.from_config(cfg.buffer, row_schema(cfg)).start()
+
+
+def weights_channel(cfg: Config) -> DirectoryWeightsChannel:
+    return DirectoryWeightsChannel(Path(cfg.learner.dir) / "weights")
+
+
+def load_policy(cfg: Config) -> ResidualPolicy:
+    """The frozen BC base from ``policy.path`` plus an untrained (zero) residual."""
+    device = resolve_device(cfg.policy.device)
+    base = ChunkedBase.load(cfg.policy.path, cfg.policy.execute_steps, device)
+    return ResidualPolicy(base, cfg.learner, device, seed=cfg.seed)
