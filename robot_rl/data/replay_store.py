@@ -29,6 +29,7 @@ from zarr.core.sync import sync
 
 from robot_rl.data import layout as L
 from robot_rl.data.errors import CorruptChunkError, LayoutVersionError, StoreError
+from robot_rl.data.recovery import recover
 from robot_rl.data.row_schema import RowSchema
 from robot_rl.data.storage import WriterLock, clear_store, is_local, local_root, open_zarr_store
 
@@ -70,22 +71,31 @@ class ReplayStore:
         """Create an empty store (``overwrite`` replaces an existing one) and open it for writing."""
         self = cls(path, writable=True, fsync=fsync)
         self._lock = WriterLock(path)
-        if _exists(path):
-            if not overwrite:
-                self.close()
-                raise StoreError(f"a store already exists at {path} (open it, or pass overwrite=True)")
-            clear_store(path)
+        try:
+            if _exists(path):
+                if not overwrite:
+                    raise StoreError(f"a store already exists at {path} (open it, or pass overwrite=True)")
+                clear_store(path)
+            self._create_layout(schema, chunk_len, compression, compression_level)
+            self._load_root()
+        except BaseException:
+            self.close()
+            raise
+        self._ready = True
+        return self
+
+    def _create_layout(self, schema: RowSchema, chunk_len: int, compression: str, level: int) -> None:
         root = zarr.open_group(self._store, mode="a", zarr_format=3)
         for key, spec in schema.fields.items():
             root.create_array(f"{L.DATA_GROUP}/{key}", shape=(0, *spec.shape), chunks=(chunk_len, *spec.shape),
                               dtype=spec.dtype, fill_value=0, config=_WRITE_CONFIG,
-                              compressors=L.compressors(compression, compression_level, spec.dtype))
+                              compressors=L.compressors(compression, level, spec.dtype))
         meta_fields = {L.EPISODE_ENDS: np.dtype(np.int64)}
         meta_fields |= {L.meta_array_name(k): v for k, v in L.META_FIELDS.items()}
         for name, dtype in meta_fields.items():
             root.create_array(f"{L.META_GROUP}/{name}", shape=(0,), chunks=(L.META_CHUNK,), dtype=dtype,
                               fill_value=0, config=_WRITE_CONFIG,
-                              compressors=L.compressors(compression, compression_level, dtype))
+                              compressors=L.compressors(compression, level, dtype))
         root.create_group(L.RECORDER_GROUP, attributes={"open_episode": None})
         # The layout attributes go last: a store without them was never finished.
         root.attrs.update({
@@ -93,9 +103,6 @@ class ReplayStore:
             L.SOURCE_CODES_ATTR: {s.name: int(s) for s in L.EpisodeSource},
             L.STATUS_CODES_ATTR: {s.name: int(s) for s in L.EpisodeStatus},
         })
-        self._load_root()
-        self._ready = True
-        return self
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], mode: str = "r", *, on_crash: str = "discard",
@@ -104,16 +111,14 @@ class ReplayStore:
         ``mode="a"`` to append (takes the writer lock and repairs a crashed tail per ``on_crash``)."""
         if mode not in ("r", "a"):
             raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
-        if mode == "r" and not _exists(path):
-            raise StoreError(f"no replay store at {path}")
+        if not _exists(path):
+            raise StoreError(f"no replay store at {path}" + (" (open_or_create makes one)" if mode == "a" else ""))
         self = cls(path, writable=mode == "a", fsync=fsync)
         try:
             if self.writable:
                 self._lock = WriterLock(path)
             self._load_root()
             if self.writable:
-                from robot_rl.data.recovery import recover
-
                 self.recovery = recover(self, on_crash)
                 if self.recovery.action != "none":
                     log.warning("%s: %s", path, self.recovery)

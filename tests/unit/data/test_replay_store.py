@@ -139,6 +139,23 @@ def test_fsspec_url(schema, make_episode):
     assert_same_episode(reader.read_episode(0), want)
 
 
+def test_fsync_store_round_trip(tmp_path, schema, make_episode):
+    from robot_rl.data.storage import DurableLocalStore
+
+    store = ReplayStore.create(tmp_path / "durable.zarr", schema, chunk_len=8, fsync=True)
+    assert isinstance(store._store, DurableLocalStore)
+    want = make_episode(10)
+    store.add_episode(want, L.EpisodeMeta())
+    store.close()
+    assert_same_episode(ReplayStore.open(tmp_path / "durable.zarr").read_episode(0), want)
+
+
+def test_appending_needs_an_existing_store(tmp_path):
+    with pytest.raises(StoreError, match="open_or_create"):
+        ReplayStore.open(tmp_path / "missing.zarr", "a")
+    assert not (tmp_path / "missing.zarr").exists()
+
+
 def test_read_only_store_refuses_writes(tmp_path, store_with):
     store_with([3])[0].close()
     reader = ReplayStore.open(tmp_path / "store.zarr", "r")
