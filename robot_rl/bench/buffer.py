@@ -28,9 +28,11 @@ from robot_rl.config.schema import Config
 from robot_rl.data.cache import ReplayCache
 from robot_rl.data.layout import EpisodeMeta, EpisodeSource
 from robot_rl.data.recorder import EpisodeWriter
-from robot_rl.data.replay_store import ReplayStore, store_size_bytes
+from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import STATE_KEY, RowSchema
 from robot_rl.data.sampler import Sampler
+from robot_rl.data.storage import store_size_bytes
+from robot_rl.data.synthetic import episode, frames
 
 STATE_DIM = 18
 TORCHRL_MAX = 20_000
@@ -39,45 +41,14 @@ ROUNDS = 5  # sampling methods are timed in interleaved rounds; the median round
 
 def run(cfg: Config) -> BenchResult:
     schema = RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM)
-    frames = _frames(schema, 64, np.random.default_rng(cfg.seed))
+    pool = frames(schema, 64, cfg.seed)
     rows: list[dict] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="robot_rl_bench_buffer_") as tmp:
-        rows += _append(cfg, schema, frames, f"{tmp}/append.zarr", notes)
-        rows += _refresh(cfg, schema, frames, f"{tmp}/refresh.zarr")
-    rows += _sample(cfg, schema, frames, notes)
+        rows += _append(cfg, schema, pool, f"{tmp}/append.zarr", notes)
+        rows += _refresh(cfg, schema, pool, f"{tmp}/refresh.zarr")
+    rows += _sample(cfg, schema, pool, notes)
     return BenchResult("buffer", rows, notes)
-
-
-# ----------------------------------------------------------------------------------- synthetic data
-def _frames(schema: RowSchema, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """``{image key: (n, H, W, 3) uint8}``: smooth gradients + sensor noise, so compression is realistic."""
-    h, w = schema.image_hw
-    yy, xx = np.mgrid[0:h, 0:w]
-    out = {}
-    for c, key in enumerate(schema.image_keys):
-        base = np.stack([(xx * 2 + c * 40) % 256, (yy * 2) % 256, (xx + yy) % 256], axis=-1)
-        shift = rng.integers(0, 32, (n, 1, 1, 3))
-        out[key] = ((base[None] + shift) % 256 + rng.integers(0, 8, (n, h, w, 3))).clip(0, 255).astype(np.uint8)
-    return out
-
-
-def _episode(schema: RowSchema, frames: dict[str, np.ndarray], length: int, ep: int,
-             rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One synthetic episode ``{key: (T, *shape)}`` with a human take-over and success at the end."""
-    idx = (ep * 7 + np.arange(length)) % len(next(iter(frames.values())))
-    cols = {k: v[idx] for k, v in frames.items()}
-    cols[STATE_KEY] = rng.standard_normal((length, schema.state_dim)).astype(np.float32)
-    for k in ("action", "base_action", "residual_action", "policy_action"):
-        cols[k] = rng.uniform(-1, 1, (length, schema.action_dim)).astype(np.float32)
-    intervened = np.zeros(length, bool)
-    if ep % 3 == 0:
-        intervened[length // 2: length // 2 + length // 5] = True
-    last = np.zeros(length, bool)
-    last[-2] = True
-    cols |= {"intervened": intervened, "success": last, "terminated": last, "truncated": np.zeros(length, bool),
-             "reward": last.astype(np.float32), "t_obs": np.arange(length) / 10.0, "t_action": np.arange(length) / 10.0}
-    return cols
 
 
 def _row(cols: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
@@ -85,10 +56,10 @@ def _row(cols: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------ append
-def _append(cfg: Config, schema: RowSchema, frames: dict, path: str, notes: list[str]) -> list[dict]:
+def _append(cfg: Config, schema: RowSchema, pool: dict, path: str, notes: list[str]) -> list[dict]:
     b, buf = cfg.buffer.bench, cfg.buffer
-    rng = np.random.default_rng(0)
-    episodes = [_episode(schema, frames, b.episode_len, e, rng) for e in range(min(b.append_episodes, 8))]
+    episodes = [episode(schema, b.episode_len, e, frame_pool=pool, takeover=(10, 20))
+                for e in range(min(b.append_episodes, 8))]
     store = ReplayStore.create(path, schema, chunk_len=buf.chunk_len, compression=buf.compression,
                                compression_level=buf.compression_level, fsync=buf.fsync)
     target = 100 * cfg.task.control_hz
@@ -134,15 +105,14 @@ def _append(cfg: Config, schema: RowSchema, frames: dict, path: str, notes: list
 
 
 # ----------------------------------------------------------------------------------------- refresh
-def _refresh(cfg: Config, schema: RowSchema, frames: dict, path: str) -> list[dict]:
+def _refresh(cfg: Config, schema: RowSchema, pool: dict, path: str) -> list[dict]:
     b, buf = cfg.buffer.bench, cfg.buffer
-    rng = np.random.default_rng(1)
     writer_store = ReplayStore.create(path, schema, chunk_len=buf.chunk_len, compression=buf.compression)
     reader = ReplayStore.open(path, "r")
     cache = ReplayCache(schema, (b.refresh_episodes + 1) * 100, n_step=buf.n_step, gamma=buf.gamma)
     times, idle = np.empty(b.refresh_episodes), np.empty(b.refresh_episodes)
     for i in range(b.refresh_episodes):
-        writer_store.add_episode(_episode(schema, frames, 100, i, rng), EpisodeMeta(source=EpisodeSource.policy))
+        writer_store.add_episode(episode(schema, 100, i, frame_pool=pool), EpisodeMeta(source=EpisodeSource.policy))
         t0 = time.perf_counter()
         added = cache.refresh(reader)
         times[i] = time.perf_counter() - t0
@@ -185,7 +155,7 @@ class PlainNumpyBuffer:
         return out
 
 
-def _sample(cfg: Config, schema: RowSchema, frames: dict, notes: list[str]) -> list[dict]:
+def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> list[dict]:
     b, buf = cfg.buffer.bench, cfg.buffer
     rng = np.random.default_rng(2)
     cache = ReplayCache(schema, b.cache_transitions, n_step=buf.n_step, gamma=buf.gamma,
@@ -193,7 +163,8 @@ def _sample(cfg: Config, schema: RowSchema, frames: dict, notes: list[str]) -> l
     reward, done = np.zeros(b.cache_transitions, np.float32), np.zeros(b.cache_transitions, bool)
     start, ep = time.perf_counter(), 0
     while cache.size + b.episode_len <= b.cache_transitions:
-        cols = _episode(schema, frames, b.episode_len, ep, rng)
+        takeover = (b.episode_len // 2, b.episode_len // 2 + b.episode_len // 5) if ep % 3 == 0 else None
+        cols = episode(schema, b.episode_len, ep, frame_pool=pool, takeover=takeover)
         s = cache.size
         cache.add_episode(cols, "demo" if ep % 10 == 0 else "policy")
         reward[s:cache.size], done[s:cache.size] = cols["reward"], cols["terminated"]

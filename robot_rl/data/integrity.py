@@ -18,7 +18,8 @@ import numpy as np
 
 from robot_rl.data import layout as L
 from robot_rl.data.errors import CorruptChunkError, StoreError
-from robot_rl.data.replay_store import ReplayStore, store_size_bytes
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.data.storage import store_size_bytes
 
 
 @dataclass

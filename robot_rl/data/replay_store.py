@@ -15,23 +15,20 @@ Opening for writing repairs whatever a crash left behind (:mod:`robot_rl.data.re
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import fsspec
 import numpy as np
 import zarr
-from zarr.core.sync import sync
 
+from robot_rl.data import chunk_io
 from robot_rl.data import layout as L
 from robot_rl.data.errors import CorruptChunkError, LayoutVersionError, StoreError
 from robot_rl.data.recovery import recover
 from robot_rl.data.row_schema import RowSchema
-from robot_rl.data.storage import WriterLock, clear_store, is_local, local_root, open_zarr_store
+from robot_rl.data.storage import WriterLock, clear_store, open_zarr_store, store_exists
 
 log = logging.getLogger(__name__)
 _WRITE_CONFIG = {"write_empty_chunks": True}  # every chunk exists, so a deleted file is detectable
@@ -72,7 +69,7 @@ class ReplayStore:
         self = cls(path, writable=True, fsync=fsync)
         self._lock = WriterLock(path)
         try:
-            if _exists(path):
+            if store_exists(path):
                 if not overwrite:
                     raise StoreError(f"a store already exists at {path} (open it, or pass overwrite=True)")
                 clear_store(path)
@@ -111,7 +108,7 @@ class ReplayStore:
         ``mode="a"`` to append (takes the writer lock and repairs a crashed tail per ``on_crash``)."""
         if mode not in ("r", "a"):
             raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
-        if not _exists(path):
+        if not store_exists(path):
             raise StoreError(f"no replay store at {path}" + (" (open_or_create makes one)" if mode == "a" else ""))
         self = cls(path, writable=mode == "a", fsync=fsync)
         try:
@@ -134,7 +131,7 @@ class ReplayStore:
                        fsync: bool = False) -> ReplayStore:
         """The recorder's entry point: append to the store at ``path`` (which must have ``schema``)
         or create it."""
-        if not _exists(path):
+        if not store_exists(path):
             return cls.create(path, schema, chunk_len=chunk_len, compression=compression,
                               compression_level=compression_level, fsync=fsync)
         self = cls.open(path, "a", on_crash=on_crash, fsync=fsync)
@@ -259,7 +256,7 @@ class ReplayStore:
         for key, arr in arrays.items():
             if arr.shape[0] < end:
                 raise StoreError(f"data/{key} has {arr.shape[0]} rows, committed episodes need {end}")
-        results = sync(_gather_reads(self, arrays, start, end))
+        results = chunk_io.read_rows(self._store, list(arrays.values()), start, end)
         out: dict[str, np.ndarray] = {}
         for key, res in zip(keys, results, strict=True):
             if isinstance(res, BaseException):
@@ -267,19 +264,15 @@ class ReplayStore:
             out[key] = res
         return out
 
-    def _corruption(self, name: str, arr: zarr.Array, start: int, end: int, exc: BaseException) -> Exception:
-        if not isinstance(exc, (_MissingChunk, ValueError, RuntimeError, OSError, TypeError)):
+    def _corruption(self, name: str, arr: zarr.Array, start: int, end: int, exc: BaseException) -> BaseException:
+        """The :class:`CorruptChunkError` for a failed read, naming every episode in the bad chunk(s)."""
+        if not isinstance(exc, (chunk_io.MissingChunk, *chunk_io.DATA_ERRORS)):
             return exc  # not a data problem
         c = arr.chunks[0]
-        bad_lo, bad_hi = start, end
-        if isinstance(exc, _MissingChunk):
-            bad_lo, bad_hi = exc.chunk * c, (exc.chunk + 1) * c
-        else:  # narrow down to the chunk(s) that fail
-            bad = [i for i in range(start // c, (end - 1) // c + 1) if not _chunk_reads(arr, i)]
-            if bad:
-                bad_lo, bad_hi = bad[0] * c, (bad[-1] + 1) * c
-        lo, hi = bad_lo, min(bad_hi, max(end, self.n_rows))  # every episode with rows in the bad chunk(s)
-        cause = str(exc) if isinstance(exc, _MissingChunk) else f"{type(exc).__name__}: {exc}"
+        bad = [exc.chunk] if isinstance(exc, chunk_io.MissingChunk) else chunk_io.failing_chunks(arr, start, end)
+        lo, hi = (bad[0] * c, (bad[-1] + 1) * c) if bad else (start, end)
+        hi = min(hi, max(end, self.n_rows))
+        cause = str(exc) if isinstance(exc, chunk_io.MissingChunk) else f"{type(exc).__name__}: {exc}"
         return CorruptChunkError(name, self.episodes_in_rows(lo, hi), (lo, hi), cause)
 
     def meta(self, first: int = 0) -> dict[str, np.ndarray]:
@@ -347,7 +340,7 @@ class ReplayStore:
         grow = None
         if end > self._capacity:  # grow ahead: one metadata rewrite per GROW_CHUNKS chunks, not per flush
             grow = -(-max(end, self._capacity + GROW_CHUNKS * self.chunk_len) // self.chunk_len) * self.chunk_len
-        sync(_gather_writes(arrays, cols, start, end, grow))
+        chunk_io.write_rows(arrays, cols, start, end, grow)
         self._capacity = grow or self._capacity
         self._tail = end
         self._open["rows_flushed"] = end - self._open["start"]
@@ -364,11 +357,11 @@ class ReplayStore:
         values = meta.to_json()
         arrays = {L.meta_array_name(k): self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}
         grow = None if n < self._meta_capacity else self._meta_capacity + L.META_CHUNK
-        sync(_gather_writes(arrays, {L.meta_array_name(k): np.array([values[k]]) for k in L.META_FIELDS},
-                            n, n + 1, grow))
+        chunk_io.write_rows(arrays, {L.meta_array_name(k): np.array([values[k]]) for k in L.META_FIELDS},
+                            n, n + 1, grow)
         self._meta_capacity = grow or self._meta_capacity
         ends = self.meta_array(L.EPISODE_ENDS)  # the commit: exact length, value written last
-        sync(_gather_writes({"e": ends}, {"e": np.array([self._tail], dtype=np.int64)}, n, n + 1, n + 1))
+        chunk_io.write_rows({"e": ends}, {"e": np.array([self._tail], dtype=np.int64)}, n, n + 1, n + 1)
         self._ends = np.append(self._ends, np.int64(self._tail))
         self._open = None
         return n
@@ -400,81 +393,14 @@ class ReplayStore:
         """Resize every ``data/<key>`` array to ``n_rows`` (recovery and discards; never below a commit)."""
         if n_rows < self.n_rows:
             raise StoreError(f"refusing to truncate below the committed {self.n_rows} rows")
-        arrays = {k: self.data_array(k) for k in self.schema.keys}
-        sync(_gather_resizes(arrays, n_rows))
+        chunk_io.resize({k: self.data_array(k) for k in self.schema.keys}, n_rows)
         self._tail = self._capacity = n_rows
 
     def _resize_meta(self, n: int) -> None:
         """Resize the per-episode ``meta/episode_<field>`` arrays (not ``episode_ends``) to ``n``."""
-        arrays = {k: self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}
-        sync(_gather_resizes(arrays, n))
+        chunk_io.resize({k: self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}, n)
         self._meta_capacity = n
-
-
-# --------------------------------------------------------------------------------- async helpers
-class _MissingChunk(Exception):
-    def __init__(self, chunk: int, key: str) -> None:
-        super().__init__(f"chunk file {key} is missing")
-        self.chunk = chunk
-
-
-def _chunk_key(arr: zarr.Array, chunk: int) -> str:
-    coords = (chunk,) + (0,) * (arr.ndim - 1)
-    return f"{arr.path}/{arr.metadata.encode_chunk_key(coords)}"
-
-
-async def _read_checked(store: ReplayStore, arr: zarr.Array, start: int, end: int) -> np.ndarray:
-    c = arr.chunks[0]
-    keys = [_chunk_key(arr, i) for i in range(start // c, (end - 1) // c + 1)]
-    exists = await asyncio.gather(*(store._store.exists(k) for k in keys))
-    for i, (key, ok) in enumerate(zip(keys, exists, strict=True)):
-        if not ok:
-            raise _MissingChunk(start // c + i, key)
-    return np.asarray(await arr.async_array.getitem(slice(start, end)))
-
-
-async def _gather_reads(store: ReplayStore, arrays: Mapping[str, zarr.Array], start: int,
-                        end: int) -> Sequence[Any]:
-    return await asyncio.gather(*(_read_checked(store, a, start, end) for a in arrays.values()),
-                                return_exceptions=True)
-
-
-async def _gather_resizes(arrays: Mapping[str, zarr.Array], n_rows: int) -> None:
-    await asyncio.gather(*(a.async_array.resize((n_rows, *a.shape[1:])) for a in arrays.values()))
-
-
-async def _gather_writes(arrays: Mapping[str, zarr.Array], cols: Mapping[str, np.ndarray], start: int,
-                         end: int, resize_to: int | None = None) -> None:
-    """Resize every array to ``resize_to`` rows (if given), then write rows ``[start, end)`` of each,
-    concurrently."""
-    if resize_to is not None:
-        await _gather_resizes(arrays, resize_to)
-    await asyncio.gather(*(a.async_array.setitem(slice(start, end), cols[k]) for k, a in arrays.items()))
-
-
-def _chunk_reads(arr: zarr.Array, chunk: int) -> bool:
-    c = arr.chunks[0]
-    try:
-        arr[chunk * c:min((chunk + 1) * c, arr.shape[0])]
-    except Exception:
-        return False
-    return True
-
-
-def _exists(path: str | os.PathLike[str]) -> bool:
-    if is_local(path):
-        return (local_root(path) / "zarr.json").is_file()
-    fs, root = fsspec.core.url_to_fs(str(path))
-    return bool(fs.exists(f"{root.rstrip('/')}/zarr.json"))
 
 
 def _enum_value(value: Any) -> str:
     return str(getattr(value, "value", value))
-
-
-def store_size_bytes(path: str | os.PathLike[str]) -> int:
-    """Bytes on disk (or in the object store) under ``path``."""
-    if is_local(path):
-        return sum(f.stat().st_size for f in Path(local_root(path)).rglob("*") if f.is_file())
-    fs, root = fsspec.core.url_to_fs(str(path))
-    return int(fs.du(root))

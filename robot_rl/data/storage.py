@@ -64,6 +64,22 @@ def open_zarr_store(path: str | os.PathLike[str], *, read_only: bool, fsync: boo
     return FsspecStore.from_url(str(path), read_only=read_only)
 
 
+def store_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether a zarr group's metadata is at ``path``."""
+    if is_local(path):
+        return (local_root(path) / "zarr.json").is_file()
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return bool(fs.exists(f"{root.rstrip('/')}/zarr.json"))
+
+
+def store_size_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes on disk (or in the object store) under ``path``."""
+    if is_local(path):
+        return sum(f.stat().st_size for f in local_root(path).rglob("*") if f.is_file())
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return int(fs.du(root))
+
+
 def clear_store(path: str | os.PathLike[str]) -> None:
     """Delete everything under ``path`` except the writer lock (which the caller holds)."""
     if is_local(path):

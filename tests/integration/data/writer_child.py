@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from robot_rl.data import replay_store
+from robot_rl.data import chunk_io
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.data.replay_store import ReplayStore
 
@@ -21,7 +21,7 @@ from .episodes import CHUNK_LEN, SCHEMA, episode_of
 
 
 def die_at(where: str) -> None:
-    real = replay_store._gather_writes
+    real = chunk_io.gather_writes
     calls = {"data": 0, "commit": 0}
 
     async def gather_writes(arrays, cols, start, end, resize_to=None):
@@ -29,17 +29,17 @@ def die_at(where: str) -> None:
         if kind in calls:
             calls[kind] += 1
         if kind == where == "commit" and calls["commit"] == 2:
-            await replay_store._gather_resizes(arrays, resize_to)
+            await chunk_io.gather_resizes(arrays, resize_to)
             os.kill(os.getpid(), signal.SIGKILL)
         if kind == where == "data" and calls["data"] == 3:
             keys = sorted(arrays)[: len(arrays) // 2]  # half the arrays get their chunks
             if resize_to is not None:
-                await replay_store._gather_resizes(arrays, resize_to)
+                await chunk_io.gather_resizes(arrays, resize_to)
             await real({k: arrays[k] for k in keys}, cols, start, end)
             os.kill(os.getpid(), signal.SIGKILL)
         await real(arrays, cols, start, end, resize_to)
 
-    replay_store._gather_writes = gather_writes
+    chunk_io.gather_writes = gather_writes
 
 
 def main(path: str, on_crash: str, first_seed: int, count: int, die: str = "") -> None:
