@@ -17,6 +17,8 @@ class Frame:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     stamp: float  # capture time, seconds on the backend's clock
     index: int  # frame counter, increasing
+    depth: np.ndarray | None = None  # (H, W) uint16 depth aligned to the image, in the device's depth units
+    hw_stamp_ms: float | None = None  # the device's own capture timestamp (RealSense hardware clock), ms
 
 
 class Camera(ABC):
