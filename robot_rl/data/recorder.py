@@ -110,7 +110,7 @@ class EpisodeWriter:
     def begin_episode(self, source: str | int | EpisodeSource = EpisodeSource.policy, seed: int = -1,
                       policy_version: int = -1) -> None:
         """Open an episode; its wall-clock start is now."""
-        self._raise_if_failed()
+        self._check_running()
         if self._episode_open:
             raise StoreError("begin_episode while an episode is open; call end_episode or abort_episode")
         meta = EpisodeMeta(source=EpisodeSource.parse(source), seed=seed, policy_version=policy_version,
@@ -123,7 +123,7 @@ class EpisodeWriter:
 
         Returns ``False`` when the queue is full (the episode is cut, see the module doc) — never
         waits unless ``block=True`` (bulk writers). Raises ``RowError`` naming a bad key."""
-        self._raise_if_failed()
+        self._check_running()
         if not self._episode_open:
             raise StoreError("put outside an episode: call begin_episode first")
         clean = self.schema.validate(row)
@@ -148,7 +148,7 @@ class EpisodeWriter:
 
     def end_episode(self, success: bool = False) -> None:
         """Commit the open episode (never blocks; the commit happens on the writer thread)."""
-        self._raise_if_failed()
+        self._check_running()
         if not self._episode_open:
             raise StoreError("end_episode without an open episode")
         self._episode_open = False
@@ -163,6 +163,7 @@ class EpisodeWriter:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is written and committed (not for the control loop).
         Returns ``False`` on timeout."""
+        self._check_running()
         with self._cv:
             target = self._submitted
             ok = self._cv.wait_for(lambda: self._done >= target or self._error is not None, timeout)
@@ -178,6 +179,11 @@ class EpisodeWriter:
             self._items.append((kind, payload))
             self._submitted += 1
             self._cv.notify_all()
+
+    def _check_running(self) -> None:
+        self._raise_if_failed()
+        if self._thread is None:
+            raise StoreError("the replay writer is not running: start() it, or use it in a with block")
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

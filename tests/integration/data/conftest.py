@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,8 +18,9 @@ class Child:
     """A ``python -m tests.integration.data.<module>`` process whose stdout lines are collected."""
 
     def __init__(self, module: str, *args: object) -> None:
+        self._err = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - a file, not a pipe: never blocks the child
         self.proc = subprocess.Popen([sys.executable, "-m", f"tests.integration.data.{module}", *map(str, args)],
-                                     cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     cwd=REPO, stdout=subprocess.PIPE, stderr=self._err, text=True)
         self.lines: list[str] = []
         self._pump = threading.Thread(target=self._read, daemon=True)
         self._pump.start()
@@ -49,4 +51,5 @@ class Child:
         return rc
 
     def stderr(self) -> str:
-        return self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
+        self._err.seek(0)
+        return self._err.read()

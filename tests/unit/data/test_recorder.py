@@ -66,6 +66,9 @@ def test_bad_rows_are_refused_on_the_callers_thread(store, make_episode):
 
 
 def test_episode_protocol_errors(store, make_episode):
+    idle = EpisodeWriter(store)
+    with pytest.raises(StoreError, match="not running"):
+        idle.begin_episode()
     with EpisodeWriter(store) as writer:
         with pytest.raises(StoreError, match="begin_episode"):
             writer.put(row_of(make_episode(2), 0))
@@ -74,6 +77,8 @@ def test_episode_protocol_errors(store, make_episode):
         writer.begin_episode()
         with pytest.raises(StoreError, match="while an episode is open"):
             writer.begin_episode()
+    with pytest.raises(StoreError, match="not running"):
+        writer.put(row_of(make_episode(2), 0))
 
 
 class Gate:
