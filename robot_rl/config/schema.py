@@ -425,6 +425,56 @@ class HumanConfig:
         _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
 
 
+TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit")
+
+
+@dataclass
+class SpaceMouseConfig:
+    """The 3Dconnexion SpaceMouse: axes in [-1, 1] after ``deadband`` (values below it read 0, the rest
+    rescaled so output starts at 0) and scaling, so a full push is a full action. ``device`` is a
+    pyspacemouse device name ("" = the first one found). Button indices for gripper toggle and take-over."""
+
+    device: str = ""
+    deadband: float = 0.1
+    translation_scale: float = 1.0
+    rotation_scale: float = 1.0
+    poll_hz: float = 200.0
+    max_age_s: float = 0.1
+    reconnect_s: float = 1.0
+    button_gripper: int = 0
+    button_takeover: int = 1
+
+    def validate(self, key: str) -> None:
+        _check(0 <= self.deadband < 1, f"{key}.deadband", f"must be in [0, 1), got {self.deadband}")
+        _check(self.translation_scale > 0 and self.rotation_scale > 0, f"{key}.translation_scale/rotation_scale",
+               "must be > 0")
+        _check(self.poll_hz >= 100, f"{key}.poll_hz", f"must be >= 100 Hz, got {self.poll_hz}")
+        _check(self.max_age_s > 0, f"{key}.max_age_s", "must be > 0")
+        _check(self.reconnect_s > 0, f"{key}.reconnect_s", "must be > 0")
+        _check(self.button_gripper != self.button_takeover, f"{key}.button_gripper/button_takeover",
+               "must be different buttons")
+
+
+@dataclass
+class TeleopConfig:
+    """Human input: the SpaceMouse and the keyboard's key map (event -> key: a character or a pynput
+    ``Key`` name such as ``space``, ``esc``, ``f1``)."""
+
+    spacemouse: SpaceMouseConfig = field(default_factory=SpaceMouseConfig)
+    keys: dict[str, str] = field(default_factory=lambda: {
+        "takeover": "t", "handback": "h", "success": "s", "failure": "f", "reset": "r", "pause": "p",
+        "quit": "esc"})
+
+    def validate(self, key: str) -> None:
+        self.spacemouse.validate(f"{key}.spacemouse")
+        unknown = [e for e in self.keys if e not in TELEOP_EVENTS]
+        _check(not unknown, f"{key}.keys", f"unknown event(s) {unknown}; known: {list(TELEOP_EVENTS)}")
+        values = list(self.keys.values())
+        dup = sorted({v for v in values if values.count(v) > 1})
+        _check(not dup, f"{key}.keys", f"key(s) {dup} bound to more than one event")
+        _check(all(v for v in values), f"{key}.keys", "empty key name")
+
+
 @dataclass
 class Config:
     """The root config every command composes."""
@@ -441,6 +491,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     human: HumanConfig = field(default_factory=HumanConfig)
+    teleop: TeleopConfig = field(default_factory=TeleopConfig)
     seed: int = 0
     output_dir: str = "runs"
 
