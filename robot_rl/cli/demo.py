@@ -52,6 +52,18 @@ def _start_learner(overrides: list[str], log_path: Path) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
+def _wait_ready(proc: subprocess.Popen, log_path: Path, timeout: float = 120.0) -> None:
+    """Wait until the learner process has loaded and says so (its first log line), so the demo's
+    episodes really run beside it. The actor itself never waits on the learner."""
+    deadline = time.monotonic() + timeout
+    while "learner: store" not in log_path.read_text():
+        if proc.poll() is not None:
+            raise RuntimeError(f"the learner exited with code {proc.returncode} at start; see {log_path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the learner did not start within {timeout:.0f} s; see {log_path}")
+        time.sleep(0.2)
+
+
 def _stop_learner(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -91,6 +103,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
         online: list[EpisodeResult] = []
         try:
+            _wait_ready(learner, out / "learner.log")
             for i in range(d.episodes):
                 policy.reset()
                 human.reset(d.seed + i)

@@ -63,7 +63,7 @@ def from_bytes(data: bytes, kind: str | None = None) -> Bundle:
     """Parse and verify a bundle; raises :class:`BundleError` saying what is wrong."""
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad bundle
+    except Exception as exc:  # any unpickling failure means a bad bundle
         raise BundleError(f"not a readable weight bundle: {type(exc).__name__}: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise BundleError("not a robot_rl weight bundle (missing format marker)")

@@ -90,7 +90,7 @@ def train_bc(cfg: Config, data: BCDataset, evaluate: Callable[[BCNetwork], float
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     eps = np.unique(data.episode)
-    n_val = int(round(len(eps) * p.val_fraction)) if len(eps) > 1 else 0
+    n_val = round(len(eps) * p.val_fraction) if len(eps) > 1 else 0
     val_eps = rng.choice(eps, size=n_val, replace=False) if n_val else np.array([], dtype=int)
     is_val = np.isin(data.episode, val_eps)
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
@@ -119,7 +119,7 @@ def train_bc(cfg: Config, data: BCDataset, evaluate: Callable[[BCNetwork], float
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         history.train_loss.append(float(np.mean(losses)))
         if len(val_idx):
             net.eval()

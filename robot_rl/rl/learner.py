@@ -30,7 +30,7 @@ from robot_rl.data.sampler import Sampler
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
-from robot_rl.rl.td3 import ResidualTD3, UpdateInfo
+from robot_rl.rl.td3 import NonFiniteLossError, ResidualTD3, UpdateInfo
 from robot_rl.rl.weights import WeightsPublisher
 
 log = logging.getLogger(__name__)
@@ -159,12 +159,21 @@ class Learner:
                     next_poll = now + self.cfg.buffer.poll_interval_s
                 if self.updates_allowed() > 0:
                     self.update_once()
+                    if on_status is not None and self.td3.updates % self.cfg.learner.publish_every == 0:
+                        on_status(self.status())
                 else:
                     time.sleep(min(0.05, max(0.0, next_poll - time.monotonic())))  # waiting for robot data
-        finally:
-            if self.td3.updates:
-                self.checkpoint()
+        except NonFiniteLossError:
+            raise  # the checkpoint on disk is the last good state: do not overwrite it
+        except BaseException:
+            self._final_checkpoint()
+            raise
+        self._final_checkpoint()
         return self.status()
+
+    def _final_checkpoint(self) -> None:
+        if self.td3.updates:
+            self.checkpoint()
 
     def status(self) -> LearnerStatus:
         off, on = self.pools()

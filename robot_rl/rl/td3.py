@@ -92,7 +92,7 @@ class ResidualTD3:
 
     def _check_finite(self, loss: torch.Tensor, name: str) -> None:
         if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"{name} loss is {float(loss)} at update {self.updates}: stopping the learner; "
+            raise NonFiniteLossError(f"{name} loss is {loss.item()} at update {self.updates}: stopping the learner; "
                                      "the last good checkpoint is kept")
 
     def state(self) -> dict[str, Any]:
