@@ -36,7 +36,9 @@ COMMANDS: dict[str, Command] = {
     "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer", 3),
     "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", None, 7),
     "bench": Command("benchmarks: print a table, write JSON", "robot_rl.cli.bench"),
-    "doctor": Command("check this machine: rendering, packages, devices", None, 6),
+    "doctor": Command("check this machine: rendering, packages, devices", "robot_rl.cli.doctor", 6),
+    "record-camera": Command("record a RealSense to a .db3 file (or describe one) to reproduce problems",
+                             "robot_rl.cli.record_camera", 6),
     "config": Command("print the composed configuration (after overrides)", "robot_rl.cli.config_cmd"),
 }
 
