@@ -3,4 +3,5 @@
 SUITES: dict[str, str] = {
     "sim": "robot_rl.bench.sim",
     "buffer": "robot_rl.bench.buffer",
+    "hardware": "robot_rl.bench.hardware",
 }
