@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from robot_rl.config import Config
-from robot_rl.rl.episodes import residual_decider, run_episode
+from robot_rl.rl.episodes import ResidualDecider, run_episode
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
 from robot_rl.sim.env import PickPlaceEnv
@@ -20,16 +20,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     policy, channel = load_policy(cfg), weights_channel(cfg)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
+        decide = ResidualDecider(env, policy, human, cfg.act.explore)
         successes = 0
         for i in range(cfg.act.episodes):
-            seed = cfg.act.seed + i
-            policy.reset()
-            if human is not None:
-                human.reset(seed)
-            r = run_episode(env, seed, residual_decider(env, policy, human, cfg.act.explore), writer=writer,
-                            source="policy", policy_version=lambda: policy.version,
-                            between_ticks=lambda: policy.poll_weights(channel),
-                            takeovers=lambda: human.takeovers if human else 0)
+            r = run_episode(env, cfg.act.seed + i, decide, writer=writer, source="policy",
+                            policy_version=lambda: policy.version, between_ticks=lambda: policy.poll_weights(channel))
             successes += r.success
             print(f"episode {i + 1:>4}/{cfg.act.episodes}  {'success' if r.success else 'failure'} in {r.steps:>3} "
                   f"steps  interventions {r.intervention_rate:4.0%}  weights v{r.policy_version}  "

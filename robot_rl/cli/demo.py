@@ -26,7 +26,7 @@ from robot_rl.bench.report import format_table
 from robot_rl.cli.train_bc import train_and_save
 from robot_rl.config import Config
 from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.episodes import EpisodeResult, residual_decider, run_episode
+from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
 from robot_rl.rl.evaluate import eval_seeds, evaluate
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
@@ -101,15 +101,14 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
         channel = weights_channel(cfg)
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
+        decide = ResidualDecider(env, policy, human, explore=True)
         online: list[EpisodeResult] = []
         try:
             _wait_ready(learner, out / "learner.log")
             for i in range(d.episodes):
-                policy.reset()
-                human.reset(d.seed + i)
-                r = run_episode(env, d.seed + i, residual_decider(env, policy, human, explore=True), writer=writer,
-                                source="policy", policy_version=lambda: policy.version,
-                                between_ticks=lambda: policy.poll_weights(channel), takeovers=lambda: human.takeovers)
+                r = run_episode(env, d.seed + i, decide, writer=writer, source="policy",
+                                policy_version=lambda: policy.version,
+                                between_ticks=lambda: policy.poll_weights(channel))
                 online.append(r)
                 recent = online[-10:]
                 print(f"      episode {i + 1:>3}/{d.episodes}  {'success' if r.success else 'failure'} in "

@@ -6,19 +6,18 @@ from tqdm import tqdm
 
 from robot_rl.config.schema import Config
 from robot_rl.data.recorder import EpisodeWriter
-from robot_rl.rl.episodes import EpisodeResult, expert_decider, run_episode
+from robot_rl.rl.episodes import EpisodeResult, ExpertDecider, run_episode
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 
 
 def collect_demos(cfg: Config, env: PickPlaceEnv, writer: EpisodeWriter, episodes: int, seed: int,
                   source: str = "demo", progress: bool = True) -> list[EpisodeResult]:
-    expert = ScriptedExpert(cfg.expert, env.limits)
+    decide = ExpertDecider(env, ScriptedExpert(cfg.expert, env.limits))
     results = []
     bar = tqdm(range(episodes), desc="collect", unit="episode", disable=not progress)
     for i in bar:
-        expert.reset(seed + i)
-        results.append(run_episode(env, seed + i, expert_decider(env, expert), writer=writer, source=source))
+        results.append(run_episode(env, seed + i, decide, writer=writer, source=source))
         bar.set_postfix(success=f"{sum(r.success for r in results) / len(results):.0%}")
     writer.flush()
     return results

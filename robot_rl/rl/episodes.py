@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -29,7 +30,12 @@ class StepDecision:
     intervened: bool = False
 
 
-Decide = Callable[[Mapping[str, np.ndarray]], StepDecision]
+class Decide(Protocol):
+    """Chooses each step's action; ``reset(seed)`` is called at every episode start."""
+
+    def reset(self, seed: int) -> None: ...
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision: ...
 
 
 @dataclass
@@ -47,36 +53,49 @@ class EpisodeResult:
         return self.intervened_steps / max(1, self.steps)
 
 
-def expert_decider(env: PickPlaceEnv, expert: ScriptedExpert) -> Decide:
-    def decide(obs: Mapping[str, np.ndarray]) -> StepDecision:
-        a = expert.act(env.task_state())
+class ExpertDecider:
+    """The scripted expert acts (demonstrations)."""
+
+    def __init__(self, env: PickPlaceEnv, expert: ScriptedExpert) -> None:
+        self.env, self.expert = env, expert
+
+    def reset(self, seed: int) -> None:
+        self.expert.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        a = self.expert.act(self.env.task_state())
         return StepDecision(action=a, policy_action=a)
 
-    return decide
 
-
-def residual_decider(env: PickPlaceEnv, policy: ResidualPolicy, human: SimulatedHuman | None,
-                     explore: bool) -> Decide:
+class ResidualDecider:
     """Base + residual proposes; the (simulated) human may take over and then wins."""
 
-    def decide(obs: Mapping[str, np.ndarray]) -> StepDecision:
-        out = policy.act(obs, explore=explore)
-        human_action = human.decide(env.task_state(), out.action) if human is not None else None
+    def __init__(self, env: PickPlaceEnv, policy: ResidualPolicy, human: SimulatedHuman | None,
+                 explore: bool) -> None:
+        self.env, self.policy, self.human, self.explore = env, policy, human, explore
+
+    def reset(self, seed: int) -> None:
+        self.policy.reset()
+        if self.human is not None:
+            self.human.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        out = self.policy.act(obs, explore=self.explore)
+        human_action = self.human.decide(self.env.task_state(), out.action) if self.human is not None else None
         executed, intervened = arbitrate(out.action, human_action)
         return StepDecision(action=executed, policy_action=out.action, base_action=out.base_action,
                             residual_action=out.residual_action, intervened=intervened)
 
-    return decide
-
 
 def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
                 source: str = "policy", policy_version: Callable[[], int] = lambda: -1,
-                between_ticks: Callable[[], object] | None = None, takeovers: Callable[[], int] = lambda: 0,
-                frames: list[np.ndarray] | None = None) -> EpisodeResult:
+                between_ticks: Callable[[], object] | None = None, frames: list[np.ndarray] | None = None,
+                ) -> EpisodeResult:
     """One episode from ``env.reset(seed)`` to termination or truncation. ``frames``, when given,
     collects the camera images side by side, (H, W * cameras, 3) uint8 per step, for a video."""
     start = time.perf_counter()
     obs, _ = env.reset(seed)
+    decide.reset(seed)
     cams = [k for k in obs if k.startswith("images/")]
     if frames is not None:
         frames.append(np.concatenate([obs[c] for c in cams], axis=1))
@@ -110,5 +129,10 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
             writer.abort_episode()
         raise
     return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
-                         intervened_steps=intervened_steps, takeovers=takeovers(), policy_version=version,
+                         intervened_steps=intervened_steps, takeovers=_takeovers(decide), policy_version=version,
                          seconds=time.perf_counter() - start)
+
+
+def _takeovers(decide: Decide) -> int:
+    human = getattr(decide, "human", None)
+    return human.takeovers if human is not None else 0

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from robot_rl.rl.episodes import EpisodeResult, residual_decider, run_episode
+from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.sim.env import PickPlaceEnv
 
@@ -19,9 +19,6 @@ def eval_seeds(n: int, start: int = 0) -> list[int]:
 
 def evaluate(env: PickPlaceEnv, policy: ResidualPolicy, seeds: Iterable[int],
              frames: list[np.ndarray] | None = None) -> tuple[float, list[EpisodeResult]]:
-    results = []
-    for i, seed in enumerate(seeds):
-        policy.reset()
-        results.append(run_episode(env, seed, residual_decider(env, policy, None, explore=False),
-                                   frames=frames if i == 0 else None))
+    decide = ResidualDecider(env, policy, None, explore=False)
+    results = [run_episode(env, seed, decide, frames=frames if i == 0 else None) for i, seed in enumerate(seeds)]
     return (float(np.mean([r.success for r in results])) if results else float("nan")), results

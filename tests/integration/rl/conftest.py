@@ -12,7 +12,7 @@ from robot_rl.config import Config, load_config
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import BCNetwork
 from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.episodes import residual_decider, run_episode
+from robot_rl.rl.episodes import ResidualDecider, run_episode
 from robot_rl.rl.sim_session import load_policy, open_writer
 from robot_rl.sim.env import PickPlaceEnv
 
@@ -44,6 +44,6 @@ def tiny_run(tmp_path_factory) -> TinyRun:
         collect_demos(cfg, env, writer, episodes=2, seed=0, progress=False)
         policy = load_policy(cfg)
         for seed in (10, 11):
-            run_episode(env, seed, residual_decider(env, policy, None, explore=True), writer=writer)
+            run_episode(env, seed, ResidualDecider(env, policy, None, explore=True), writer=writer)
         writer.flush()
     return TinyRun(cfg, overrides, root)
