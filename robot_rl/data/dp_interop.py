@@ -63,7 +63,7 @@ def export_diffusion_policy(src: ReplayStore | str | os.PathLike[str], dst: str 
     for name, values in store.meta().items():
         arr_name = name if name == L.EPISODE_ENDS else L.meta_array_name(name)
         meta.create_array(arr_name, data=np.asarray(values), chunks=(max(1, len(values)),), compressors=lz4)
-    root.attrs.update({"exported_by": "robot_rl", L.SCHEMA_ATTR: store.schema.to_json(),
+    root.update_attributes({"exported_by": "robot_rl", L.SCHEMA_ATTR: store.schema.to_json(),
                        "exported_at": time.time()})
     return store.n_episodes
 

@@ -104,6 +104,6 @@ def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
         store.truncate_data(last_end)
     store._resize_meta(store.n_episodes)
     if marker is not None:
-        store._root[L.RECORDER_GROUP].attrs.update({"open_episode": None})
+        store._set_recorder_state(None)
     return RecoveryReport(policy=policy, committed_episodes=n, committed_rows=last_end, interrupted_rows=written,
                           salvaged_rows=salvaged, discarded_rows=written - salvaged, dropped_end_entries=dropped)

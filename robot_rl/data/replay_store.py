@@ -57,6 +57,7 @@ class ReplayStore:
         self._open: dict[str, Any] | None = None  # the open episode: start, rows_flushed, meta
         self.recovery: Any = None  # RecoveryReport of the last open for writing
         self._ready = False  # opened (and recovered) successfully
+        self._recorder: zarr.Group | None = None  # the recorder group, cached on the writer side
         self.schema: RowSchema
         self.chunk_len: int
 
@@ -94,8 +95,9 @@ class ReplayStore:
                               fill_value=0, config=_WRITE_CONFIG,
                               compressors=L.compressors(compression, level, dtype))
         root.create_group(L.RECORDER_GROUP, attributes={"open_episode": None})
-        # The layout attributes go last: a store without them was never finished.
-        root.attrs.update({
+        # The layout attributes go last, in one write (``attrs.update`` would write key by key): a store
+        # without them was never finished.
+        root.update_attributes({
             L.LAYOUT_ATTR: L.LAYOUT_VERSION, L.SCHEMA_ATTR: schema.to_json(), L.CHUNK_LEN_ATTR: chunk_len,
             L.SOURCE_CODES_ATTR: {s.name: int(s) for s in L.EpisodeSource},
             L.STATUS_CODES_ATTR: {s.name: int(s) for s in L.EpisodeStatus},
@@ -292,6 +294,12 @@ class ReplayStore:
                              seed=int(vals["seed"]), policy_version=int(vals["policy_version"]),
                              wall_start=float(vals["wall_start"]), status=L.EpisodeStatus(int(vals["status"])))
 
+    def _set_recorder_state(self, state: dict[str, Any] | None) -> None:
+        """Record the open episode's progress (one atomic metadata write)."""
+        if self._recorder is None:
+            self._recorder = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r+")
+        self._recorder.update_attributes({"open_episode": state})
+
     def recorder_state(self) -> dict[str, Any] | None:
         """The recorder's note on the episode being written: ``{"start", "rows_flushed", "meta"}``."""
         group = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r")
@@ -325,7 +333,7 @@ class ReplayStore:
             raise StoreError(f"an episode with {self.open_episode_rows} rows is still open; commit or "
                              "discard it first")
         self._open = {"start": self.n_rows, "rows_flushed": 0, "meta": meta.to_json()}
-        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": self._open})
+        self._set_recorder_state(self._open)
 
     def append_rows(self, cols: Mapping[str, np.ndarray]) -> None:
         """Append ``{key: (n, *shape)}`` rows (already validated, stored dtypes) to the open episode."""
@@ -344,7 +352,7 @@ class ReplayStore:
         self._capacity = grow or self._capacity
         self._tail = end
         self._open["rows_flushed"] = end - self._open["start"]
-        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": self._open})
+        self._set_recorder_state(self._open)
 
     def commit_episode(self, meta: L.EpisodeMeta | None = None) -> int:
         """Commit the open episode (``meta`` defaults to the one given to :meth:`begin_episode`);
@@ -372,7 +380,7 @@ class ReplayStore:
         dropped = self.open_episode_rows
         self.truncate_data(self.n_rows)
         self._open = None
-        self._root[L.RECORDER_GROUP].attrs.update({"open_episode": None})
+        self._set_recorder_state(None)
         return dropped
 
     def add_episode(self, cols: Mapping[str, np.ndarray], meta: L.EpisodeMeta) -> int:

@@ -51,6 +51,31 @@ def test_closed_store_is_trimmed_to_its_rows(tmp_path, store_with):
     assert all(n == 30 for n in ReplayStore.open(tmp_path / "store.zarr", "r").data_lengths().values())
 
 
+def test_a_reader_never_sees_a_half_created_store(tmp_path, schema, monkeypatch):
+    """Every write of the root metadata either lacks the layout version or has everything with it."""
+    from robot_rl.data import replay_store
+    from robot_rl.data.storage import open_zarr_store
+
+    root_writes = []
+
+    def recording_store(path, **kw):
+        store = open_zarr_store(path, **kw)
+        real_set = store.set
+
+        async def set_(key, value):
+            if key == "zarr.json":
+                root_writes.append(json.loads(value.to_bytes()).get("attributes", {}))
+            await real_set(key, value)
+
+        store.set = set_
+        return store
+
+    monkeypatch.setattr(replay_store, "open_zarr_store", recording_store)
+    ReplayStore.create(tmp_path / "s.zarr", schema).close()
+    with_version = [a for a in root_writes if L.LAYOUT_ATTR in a]
+    assert with_version and all(L.SCHEMA_ATTR in a and L.CHUNK_LEN_ATTR in a for a in with_version)
+
+
 def test_newer_layout_version_is_refused(tmp_path, store_with):
     store, _ = store_with([5])
     store.close()
