@@ -202,7 +202,7 @@ class EpisodeWriter:
                     kind, payload = self._items.popleft()
                 if kind == "row":
                     stage.add(payload)
-                    if (self.store._tail + stage.n) % self.store.chunk_len == 0:
+                    if (self.store.rows_written + stage.n) % self.store.chunk_len == 0:  # chunk-aligned
                         self._write(stage)
                 elif kind == "begin":
                     meta = payload

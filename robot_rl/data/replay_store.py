@@ -322,6 +322,11 @@ class ReplayStore:
             raise StoreError(f"{self.path} is open read-only")
 
     @property
+    def rows_written(self) -> int:
+        """Rows in ``data/`` written by this writer: committed ones plus the open episode's."""
+        return self._tail
+
+    @property
     def open_episode_rows(self) -> int:
         """Rows written for the episode in progress."""
         return self._tail - self.n_rows
