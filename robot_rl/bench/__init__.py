@@ -4,4 +4,8 @@ SUITES: dict[str, str] = {
     "sim": "robot_rl.bench.sim",
     "buffer": "robot_rl.bench.buffer",
     "hardware": "robot_rl.bench.hardware",
+    "policy": "robot_rl.bench.policy",
+    "learning": "robot_rl.bench.learning",
 }
+# Hours on a CPU: run on its own (`robot-rl bench learning`), never as part of `all`.
+LONG_SUITES = frozenset({"learning"})

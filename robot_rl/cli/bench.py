@@ -2,7 +2,10 @@
 
 Suites: sim (env steps/s with both cameras, physics steps/s, render fps per camera),
 buffer (append rows/s and put latency, sample batches/s vs. a plain numpy baseline, refresh time),
-all (every suite).
+hardware (Franka command latency against franky-sim, camera playback, SpaceMouse),
+policy (learner updates/s at batch 256, actor step latency),
+learning (the issue-4 experiment: BC, residual variants, HG-DAgger on the same seeds; hours on a CPU,
+see bench.learning.*), all (every suite but learning).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from robot_rl.bench import SUITES
+from robot_rl.bench import LONG_SUITES, SUITES
 from robot_rl.bench.report import write_report
 from robot_rl.config import Config
 
@@ -20,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    names = list(SUITES) if args.suite == "all" else [args.suite]
+    names = [s for s in SUITES if s not in LONG_SUITES] if args.suite == "all" else [args.suite]
     for name in names:
         result = importlib.import_module(SUITES[name]).run(cfg)
         write_report(result, cfg.bench.out_dir)

@@ -243,6 +243,38 @@ class ActConfig:
         _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
 
 
+LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger")
+
+
+@dataclass
+class LearningBenchConfig:
+    """``robot-rl bench learning``: the experiment of issue 4, every variant on the same seeds.
+
+    Each seed: ``demos`` expert demonstrations (``expert.noise_std``) -> one BC base; then every variant
+    runs ``env_steps`` environment steps, evaluated every ``eval_every`` steps on ``eval_episodes``
+    held-out seeds. HG-DAgger fine-tunes the BC base on demos + interventions every ``dagger_every``
+    episodes for ``dagger_epochs`` epochs."""
+
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
+    demos: int = 10
+    env_steps: int = 20_000
+    eval_every: int = 2_000
+    eval_episodes: int = 10
+    dagger_every: int = 10
+    dagger_epochs: int = 5
+    out_dir: str = "runs/bench-learning"
+
+    def validate(self, key: str) -> None:
+        bad = [v for v in self.variants if v not in LEARNING_VARIANTS]
+        _check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(LEARNING_VARIANTS)}")
+        _check(len(self.seeds) > 0, f"{key}.seeds", "needs at least one seed")
+        _check(self.demos > 0 and self.env_steps > 0, f"{key}.demos/env_steps", "must be > 0")
+        _check(0 < self.eval_every <= self.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
+        _check(self.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
+        _check(self.dagger_every > 0 and self.dagger_epochs > 0, f"{key}.dagger_every/dagger_epochs", "must be > 0")
+
+
 @dataclass
 class BenchConfig:
     """``robot-rl bench``: repetitions and where results go."""
@@ -250,10 +282,12 @@ class BenchConfig:
     steps: int = 300
     warmup: int = 20
     out_dir: str = "bench_results"
+    learning: LearningBenchConfig = field(default_factory=LearningBenchConfig)
 
     def validate(self, key: str) -> None:
         _check(self.steps > 0, f"{key}.steps", "must be > 0")
         _check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
+        self.learning.validate(f"{key}.learning")
 
 
 class CrashPolicy(str, Enum):

@@ -7,6 +7,7 @@ initial conditions; an optional callback evaluates the policy in simulation ever
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -84,7 +85,9 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Iterab
 
 
 def train_bc(cfg: Config, data: BCDataset, evaluate: Callable[[BCNetwork], float] | None = None,
-             progress: bool = True) -> tuple[BCNetwork, BCHistory]:
+             progress: bool = True, init: BCNetwork | None = None, epochs: int | None = None,
+             ) -> tuple[BCNetwork, BCHistory]:
+    """Train a new network, or fine-tune ``init`` (its normalisation kept) for ``epochs`` epochs."""
     p = cfg.policy
     device = resolve_device(p.device)
     torch.manual_seed(cfg.seed)
@@ -96,9 +99,14 @@ def train_bc(cfg: Config, data: BCDataset, evaluate: Callable[[BCNetwork], float
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
     cameras = list(data.images)
-    net = BCNetwork(cameras, data.images[cameras[0]].shape[1:3], data.state.shape[1], p.chunk,
-                    p.feature_dim, p.hidden_dim)
-    net.set_state_stats(data.state[train_idx])
+    if init is None:
+        net = BCNetwork(cameras, data.images[cameras[0]].shape[1:3], data.state.shape[1], p.chunk,
+                        p.feature_dim, p.hidden_dim)
+        net.set_state_stats(data.state[train_idx])
+    else:
+        net = copy.deepcopy(init)
+        for param in net.parameters():
+            param.requires_grad_(True)
     net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
 
@@ -107,7 +115,7 @@ def train_bc(cfg: Config, data: BCDataset, evaluate: Callable[[BCNetwork], float
         return imgs, torch.from_numpy(data.state[idx]).to(device), torch.from_numpy(data.chunks[idx]).to(device)
 
     history = BCHistory()
-    bar = tqdm(range(p.epochs), desc="train-bc", unit="epoch", disable=not progress)
+    bar = tqdm(range(epochs or p.epochs), desc="train-bc", unit="epoch", disable=not progress)
     for epoch in bar:
         net.train()
         losses = []

@@ -1,0 +1,182 @@
+"""The learning experiment (issue 4): BC alone, BC + residual (sparse reward), BC + residual (RLIF
+reward + simulated human) and HG-DAgger, on the same seeds, same demos, same BC base per seed.
+
+Actor and learner alternate in one process (an episode, then the updates it allows at UTD), so runs
+are reproducible and wall-clock is the sum of both; in production they overlap in two processes.
+Writes ``<out>/learning.json`` (every curve) and ``<out>/learning.png`` (success and intervention rate
+against env steps, success against wall-clock; mean and spread over seeds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from robot_rl.bench.report import BenchResult
+from robot_rl.config.schema import Config, RewardMode
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.policies import bundle as bundles
+from robot_rl.policies.bc import BCNetwork, ChunkedBase
+from robot_rl.policies.train_bc import load_dataset, train_bc
+from robot_rl.rl.collect import collect_demos
+from robot_rl.rl.episodes import ResidualDecider, run_episode
+from robot_rl.rl.evaluate import eval_seeds, evaluate
+from robot_rl.rl.human import SimulatedHuman
+from robot_rl.rl.learner import Learner
+from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
+from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.sim.expert import ScriptedExpert
+
+
+@dataclass
+class Curve:
+    variant: str
+    seed: int
+    env_steps: list[int] = field(default_factory=list)
+    wall_s: list[float] = field(default_factory=list)
+    success: list[float] = field(default_factory=list)
+    intervention: list[float] = field(default_factory=list)
+    updates: int = 0
+
+
+def _with(cfg: Config, **sections: dict) -> Config:
+    return dataclasses.replace(cfg, **{k: dataclasses.replace(getattr(cfg, k), **v) for k, v in sections.items()})
+
+
+def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
+    """Demonstrations and a BC base for one seed; returns the config pointing at them."""
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = _with(cfg, buffer={"path": str(root / "demos.zarr")}, policy={"path": str(root / "bc.pt")})
+    cfg = dataclasses.replace(cfg, seed=seed)
+    if not Path(cfg.policy.path).is_file():
+        shutil.rmtree(cfg.buffer.path, ignore_errors=True)
+        with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
+            collect_demos(cfg, env, writer, cfg.bench.learning.demos, seed=10_000 * (seed + 1))
+        net, _ = train_bc(cfg, load_dataset(cfg.buffer.path, cfg.camera.names, cfg.policy.chunk))
+        bundles.save(net.to_bundle(), cfg.policy.path)
+    return cfg
+
+
+def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
+    lb = cfg.bench.learning
+    vdir = root / variant
+    shutil.rmtree(vdir, ignore_errors=True)
+    vdir.mkdir(parents=True)
+    shutil.copytree(cfg.buffer.path, vdir / "replay.zarr")
+    shutil.copy(cfg.policy.path, vdir / "bc.pt")
+    reward = RewardMode.sparse if variant == "residual_sparse" else RewardMode.rlif
+    cfg = _with(cfg, buffer={"path": str(vdir / "replay.zarr"), "reward_mode": reward},
+                policy={"path": str(vdir / "bc.pt")}, learner={"dir": str(vdir / "learner")},
+                human={"enabled": variant in ("residual_rlif_human", "hg_dagger")})
+    curve = Curve(variant, cfg.seed)
+    seeds = eval_seeds(lb.eval_episodes)
+    with PickPlaceEnv(cfg) as env:
+        policy = load_policy(cfg)
+        if variant == "bc":
+            rate, _ = evaluate(env, policy, seeds)
+            curve.env_steps, curve.wall_s, curve.success, curve.intervention = [0, lb.env_steps], [0, 0], [rate] * 2, [0] * 2
+            return curve
+        channel = weights_channel(cfg)
+        learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel) if variant.startswith("residual") else None
+        human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
+        decide = ResidualDecider(env, policy, human, explore=True)
+        steps, episode, start = 0, 0, time.perf_counter()
+        window: list[tuple[int, int]] = []  # (intervened steps, steps) since the last evaluation
+        rate, _ = evaluate(env, policy, seeds)
+        curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(0.0)
+        next_eval = lb.eval_every
+        with open_writer(cfg) as writer:
+            while steps < lb.env_steps:
+                r = run_episode(env, cfg.seed * 1_000_000 + episode, decide, writer=writer, source="policy",
+                                policy_version=lambda: policy.version,
+                                between_ticks=lambda: policy.poll_weights(channel))
+                writer.flush()
+                steps, episode = steps + r.steps, episode + 1
+                window.append((r.intervened_steps, r.steps))
+                if learner is not None:
+                    learner.ingest()
+                    while learner.updates_allowed() > 0:
+                        learner.update_once()
+                elif variant == "hg_dagger" and episode % lb.dagger_every == 0:
+                    _dagger_update(cfg, policy)
+                if steps >= next_eval or steps >= lb.env_steps:
+                    policy.poll_weights(channel)
+                    rate, _ = evaluate(env, policy, seeds)
+                    curve.env_steps.append(steps)
+                    curve.wall_s.append(time.perf_counter() - start)
+                    curve.success.append(rate)
+                    curve.intervention.append(sum(i for i, _ in window) / max(1, sum(n for _, n in window)))
+                    window.clear()
+                    next_eval += lb.eval_every
+                    print(f"  [{variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
+                          f"{curve.intervention[-1]:.0%}, {curve.wall_s[-1] / 60:.1f} min", flush=True)
+        curve.updates = learner.td3.updates if learner is not None else 0
+    return curve
+
+
+def _dagger_update(cfg: Config, policy) -> None:
+    """HG-DAgger: fine-tune the BC base on the demonstrations plus every human-corrected step so far."""
+    data = load_dataset(cfg.buffer.path, cfg.camera.names, cfg.policy.chunk, interventions=True)
+    net, _ = train_bc(cfg, data, progress=False, init=policy.base.net, epochs=cfg.bench.learning.dagger_epochs)
+    policy.base = ChunkedBase(net, cfg.policy.execute_steps, policy.device)
+
+
+def _plot(curves: list[Curve], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for variant in dict.fromkeys(c.variant for c in curves):
+        group = [c for c in curves if c.variant == variant]
+        n = min(len(c.env_steps) for c in group)
+        x = np.mean([c.env_steps[:n] for c in group], axis=0)
+        wall = np.mean([c.wall_s[:n] for c in group], axis=0) / 60
+        for ax, xs, key in ((axes[0], x, "success"), (axes[1], x, "intervention"), (axes[2], wall, "success")):
+            ys = np.array([getattr(c, key)[:n] for c in group])
+            ax.plot(xs, ys.mean(0), label=variant, marker="o", ms=3)
+            ax.fill_between(xs, ys.min(0), ys.max(0), alpha=0.15)
+    for ax, (xl, yl) in zip(axes, [("env steps", "success rate"), ("env steps", "intervention rate"),
+                                   ("wall-clock (min)", "success rate")], strict=True):
+        ax.set_xlabel(xl), ax.set_ylabel(yl), ax.set_ylim(-0.05, 1.05), ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(cfg: Config) -> BenchResult:
+    lb = cfg.bench.learning
+    out = Path(lb.out_dir)
+    curves: list[Curve] = []
+    for seed in lb.seeds:
+        print(f"seed {seed}: demonstrations and BC base", flush=True)
+        seed_cfg = prepare_seed(cfg, seed, out / f"seed{seed}")
+        for variant in lb.variants:
+            curves.append(run_variant(seed_cfg, variant, out / f"seed{seed}"))
+            (out / "learning.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
+    _plot(curves, out / "learning.png")
+    rows = []
+    for variant in lb.variants:
+        group = [c for c in curves if c.variant == variant]
+        final = [c.success[-1] for c in group]
+        reached = [next((s for s, r in zip(c.env_steps, c.success, strict=True) if r >= 0.9), None) for c in group]
+        rows.append({"variant": variant, "seeds": len(group), "start": float(np.mean([c.success[0] for c in group])),
+                     "final": float(np.mean(final)), "final_min": min(final), "final_max": max(final),
+                     "steps_to_90%": None if None in reached else int(np.mean(reached)),
+                     "env_steps": int(np.mean([c.env_steps[-1] for c in group])),
+                     "wall_min": float(np.mean([c.wall_s[-1] for c in group]) / 60),
+                     "interventions_last": float(np.mean([c.intervention[-1] for c in group])),
+                     "updates": int(np.mean([c.updates for c in group]))})
+    notes = [f"plot: {out / 'learning.png'}; curves: {out / 'learning.json'}",
+             f"task {cfg.task.name}, {lb.demos} demos with expert noise {cfg.expert.noise_std:g}, "
+             f"{lb.eval_episodes} eval episodes per point, learner {cfg.learner.num_critics} critics x "
+             f"{cfg.learner.hidden_dim} hidden, UTD {cfg.learner.utd}"]
+    return BenchResult(suite="learning", rows=rows, notes=notes)

@@ -1,0 +1,71 @@
+"""Policy-side throughput: learner updates/s at batch 256 and actor step latency (obs -> action).
+
+Baselines in the same run: plain TD3 with 2 critics (what the 10-critic LayerNorm ensemble costs on
+top), and the BC base alone (what the residual costs on the actor's hot path). Targets (DESIGN.md §7):
+>= 100 updates/s with frozen features, actor step p99 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from robot_rl.bench.report import BenchResult
+from robot_rl.bench.timing import ms, rate
+from robot_rl.config.schema import Config
+from robot_rl.hardware.robot import STATE_DIM
+from robot_rl.policies.bc import BCNetwork, ChunkedBase
+from robot_rl.policies.device import resolve_device
+from robot_rl.rl.policy import ResidualPolicy
+from robot_rl.rl.td3 import ResidualTD3
+
+
+def _batch(obs_dim: int, b: int, device: torch.device) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+
+    def r(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=g).to(device) * 2 - 1
+
+    return {"obs": r(b, obs_dim), "next_obs": r(b, obs_dim), "base_action": r(b, 7), "next_base_action": r(b, 7),
+            "action": r(b, 7), "reward": r(b), "discount": torch.full((b,), 0.97, device=device)}
+
+
+def run(cfg: Config) -> BenchResult:
+    device = resolve_device(cfg.learner.device)
+    p, lc = cfg.policy, cfg.learner
+    net = BCNetwork(cfg.camera.names, (cfg.camera.height, cfg.camera.width), STATE_DIM, p.chunk, p.feature_dim,
+                    p.hidden_dim)
+    obs_dim = net.features_dim
+    rows = []
+    n_updates = max(20, cfg.bench.steps // 3)
+    results = {}
+    for name, learner_cfg in (("residual TD3, configured", lc),
+                              ("baseline: plain TD3, 2 critics", dataclasses.replace(lc, num_critics=2,
+                                                                                    critic_subsample=2))):
+        td3 = ResidualTD3(obs_dim, dataclasses.replace(learner_cfg, critic_warmup_updates=0), device)
+        batch = _batch(obs_dim, lc.batch_size, device)
+        hz, t = rate(lambda td3=td3, batch=batch: td3.update(batch), n_updates, warmup=5)
+        results[name] = hz
+        rows.append({"measure": f"learner update, batch {lc.batch_size}: {name} ({learner_cfg.num_critics} critics "
+                                f"x {learner_cfg.hidden_dim})", "per_s": hz, "p50_ms": ms(t, 50), "p99_ms": ms(t, 99)})
+    rows[0]["ratio"] = results["residual TD3, configured"] / results["baseline: plain TD3, 2 critics"]
+    rows[0]["vs"] = "ensemble / plain TD3"
+
+    rng = np.random.default_rng(0)
+    obs = {f"images/{c}": rng.integers(0, 255, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)
+           for c in cfg.camera.names}
+    obs["state"] = rng.standard_normal(STATE_DIM).astype(np.float32)
+    policy = ResidualPolicy(ChunkedBase(net, p.execute_steps, device), lc, device)
+    hz_full, t_full = rate(lambda: policy.act(obs, explore=True), cfg.bench.steps, cfg.bench.warmup)
+    base = ChunkedBase(net, p.execute_steps, device)
+    hz_base, t_base = rate(lambda: base.act(obs), cfg.bench.steps, cfg.bench.warmup)
+    cams = f"{len(cfg.camera.names)} cameras {cfg.camera.width}x{cfg.camera.height}"
+    rows.append({"measure": f"actor step: BC base + residual, {cams}", "per_s": hz_full, "p50_ms": ms(t_full, 50),
+                 "p99_ms": ms(t_full, 99), "ratio": hz_base / hz_full, "vs": "time with residual / base alone"})
+    rows.append({"measure": f"actor step: baseline BC base alone, {cams}", "per_s": hz_base,
+                 "p50_ms": ms(t_base, 50), "p99_ms": ms(t_base, 99)})
+    notes = [f"device {device}, torch threads {torch.get_num_threads()}; features {obs_dim}; "
+             f"targets: >= 100 updates/s, actor p99 <= 10 ms"]
+    return BenchResult(suite="policy", rows=rows, notes=notes)
