@@ -20,9 +20,8 @@ import numpy as np
 
 from robot_rl.bench.report import BenchResult
 from robot_rl.config.schema import Config, RewardMode
-from robot_rl.data.replay_store import ReplayStore
 from robot_rl.policies import bundle as bundles
-from robot_rl.policies.bc import BCNetwork, ChunkedBase
+from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.train_bc import load_dataset, train_bc
 from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import ResidualDecider, run_episode
@@ -80,7 +79,8 @@ def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
         policy = load_policy(cfg)
         if variant == "bc":
             rate, _ = evaluate(env, policy, seeds)
-            curve.env_steps, curve.wall_s, curve.success, curve.intervention = [0, lb.env_steps], [0, 0], [rate] * 2, [0] * 2
+            curve.env_steps, curve.wall_s = [0, lb.env_steps], [0.0, 0.0]
+            curve.success, curve.intervention = [rate, rate], [0.0, 0.0]
             return curve
         channel = weights_channel(cfg)
         learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel) if variant.startswith("residual") else None
