@@ -5,7 +5,9 @@
   and the control thread's ``put`` latency while the writer works (target p99 < 1 ms), at 10x the
   control rate;
 - **sample**: batches/s at ``buffer.bench.batch_size`` with n-step ``buffer.n_step`` from a cache
-  of ``buffer.bench.cache_transitions`` (built in RAM, synthetic frames), against baselines
+  of ``buffer.bench.cache_transitions`` (built in RAM, synthetic frames), ours with its output
+  memory reused once a batch is released (the default) and with fresh memory per batch, against
+  baselines
   measured in the same run, interleaved: a plain numpy buffer (uniform indices, n-step summed at
   sampling time, ignoring episode ends; it shares the cache's image arrays so both fit in RAM) and,
   when installed (``pip install -e .[bench]``), torchrl's ``ReplayBuffer`` + ``LazyTensorStorage``
@@ -175,8 +177,8 @@ def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> lis
     plain = PlainNumpyBuffer(cache.arrays, reward, done, cache.size, schema.image_keys, buf.n_step, buf.gamma, rng)
     methods: dict[str, Callable[[], object]] = {
         "ours": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack, seed=0).sample,
-        "ours, recycle=2": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack,
-                                   recycle=2, seed=0).sample,
+        "ours, fresh memory": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack,
+                                      pooled_batches=0, seed=0).sample,
         "plain numpy": lambda: plain.sample(bs),
     }
     torchrl_sample, torchrl_note = _torchrl(cache, schema, bs)

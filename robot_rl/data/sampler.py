@@ -21,11 +21,13 @@ key                                      shape, dtype                 meaning
 
 The TD target is ``reward + discount * Q(next_obs, ...)``. Images stay uint8: the learner
 converts them on its device. With a GPU present the tensors are gathered straight into pinned
-host memory so ``.to("cuda", non_blocking=True)`` overlaps with compute.
+host memory so ``.to("cuda", non_blocking=True)`` overlaps with compute. Output memory is pooled
+and reused only once a batch is no longer referenced (:class:`BatchMemory`).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -37,16 +39,48 @@ from robot_rl.data.row_schema import STATE_KEY
 Batch = dict[str, torch.Tensor]
 
 
+class BatchMemory:
+    """Output buffers for batches, reused only once nothing uses a returned batch any more.
+
+    A tensor made by ``torch.from_numpy(a)`` (and every view, storage or ``.numpy()`` of it) keeps a
+    reference to ``a``, so ``sys.getrefcount(a)`` tells whether a batch handed out earlier is still
+    in use anywhere. Reusing free buffers avoids the page faults of ~50 MB of fresh memory per
+    batch, which cost as much as the gather itself here. Up to ``max_slots`` batches are pooled;
+    beyond that (the caller holds them all) fresh memory is used."""
+
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], np.dtype]], *, pinned: bool, max_slots: int) -> None:
+        self.shapes, self.pinned, self.max_slots = shapes, pinned, max_slots
+        self._slots: list[dict[str, np.ndarray]] = []
+        self._free_refs = _max_refs({"x": np.empty(0)})  # what an array referenced only by a slot shows
+
+    def get(self) -> dict[str, np.ndarray]:
+        for slot in self._slots:
+            if _max_refs(slot) <= self._free_refs:
+                return slot
+        slot = {name: self._empty(shape, dtype) for name, (shape, dtype) in self.shapes.items()}
+        if len(self._slots) < self.max_slots:
+            self._slots.append(slot)
+        return slot
+
+    def _empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        if self.pinned:
+            return torch.empty(shape, dtype=_TORCH_DTYPES[dtype], pin_memory=True).numpy()
+        return np.empty(shape, dtype)
+
+
+def _max_refs(slot: dict[str, np.ndarray]) -> int:
+    return max(sys.getrefcount(a) for a in slot.values())
+
+
 class Sampler:
     """Draws batches from a :class:`ReplayCache`; ``offline_fraction`` of each batch comes from the
     offline pool when both pools have data (else the whole batch from the one that has).
 
-    ``recycle``: 0 (default) gives fresh tensors every call. ``recycle=k`` gathers into ``k``
-    preallocated batches used in turn — faster (no page faults on 50 MB of fresh memory per batch),
-    but a batch is overwritten ``k`` calls later, so keep ``k`` above the batches you hold at once."""
+    ``pooled_batches``: output memory of up to this many batches is reused once the caller has
+    dropped every tensor of a batch (see :class:`BatchMemory`); 0 gives fresh memory every call."""
 
     def __init__(self, cache: ReplayCache, batch_size: int = 256, *, offline_fraction: float = 0.5,
-                 frame_stack: int = 1, pin_memory: bool | None = None, recycle: int = 0,
+                 frame_stack: int = 1, pin_memory: bool | None = None, pooled_batches: int = 4,
                  seed: int | None = None) -> None:
         if not 0.0 <= offline_fraction <= 1.0:
             raise ValueError(f"offline_fraction must be in [0, 1], got {offline_fraction}")
@@ -57,7 +91,7 @@ class Sampler:
         self.offline_fraction = offline_fraction
         self.frame_stack = frame_stack
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
-        self.recycle = recycle
+        self.pooled_batches = pooled_batches
         self.rng = np.random.default_rng(seed)
         obs_keys = (*cache.schema.image_keys, STATE_KEY)
         # (batch key, cache array, which rows: t, t + m, their frame stacks)
@@ -69,14 +103,13 @@ class Sampler:
         self._plan += [("next_base_action", "base_action", "next"), ("reward", "nstep_return", "t"),
                        ("discount", "nstep_discount", "t"), ("terminated", "nstep_terminated", "t"),
                        ("intervened", "intervened", "t")]
-        self._ring: list[Batch] = []
-        self._ring_pos = 0
+        self._memory: dict[int, BatchMemory] = {}  # per batch size
 
     @classmethod
     def from_config(cls, buffer_cfg: Any, cache: ReplayCache, batch_size: int = 256,
-                    seed: int | None = None, recycle: int = 0) -> Sampler:
+                    seed: int | None = None) -> Sampler:
         return cls(cache, batch_size, offline_fraction=buffer_cfg.offline_fraction,
-                   frame_stack=buffer_cfg.frame_stack, recycle=recycle, seed=seed)
+                   frame_stack=buffer_cfg.frame_stack, seed=seed)
 
     def sample_indices(self, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows (B,) int64, offline (B,) bool)``: transition starts, offline part first."""
@@ -104,8 +137,11 @@ class Sampler:
         at = {"t": rows, "next": next_rows}
         if self.frame_stack > 1:
             at |= {"t_stack": self._stack(rows), "next_stack": self._stack(next_rows)}
-        dst = self._recycled(len(rows))
-        out: Batch = {name: self._take(arr[src], at[which], dst.get(name)) for name, src, which in self._plan}
+        dst = self._buffers(len(rows))
+        for name, src, which in self._plan:
+            idx = at[which].ravel()
+            np.take(arr[src], idx, axis=0, mode="clip", out=dst[name].reshape(len(idx), *arr[src].shape[1:]))
+        out: Batch = {name: torch.from_numpy(dst[name]) for name, _, _ in self._plan}
         out["offline"] = torch.from_numpy(is_off)
         out["index"] = torch.from_numpy(rows)
         return out
@@ -116,33 +152,17 @@ class Sampler:
         stacked = rows[:, None] - offsets[None, :]
         return np.maximum(stacked, self.cache.arrays["episode_start"][rows][:, None])
 
-    def _recycled(self, b: int) -> Batch:
-        """The next preallocated batch of the ring (``{}`` when not recycling)."""
-        if not self.recycle:
-            return {}
-        if not self._ring or len(self._ring[0]["reward"]) != b:
-            self._ring = [self._empty_batch(b) for _ in range(self.recycle)]
-        self._ring_pos = (self._ring_pos + 1) % self.recycle
-        return self._ring[self._ring_pos]
-
-    def _empty_batch(self, b: int) -> Batch:
-        arr = self.cache.arrays
-        out: Batch = {}
-        for name, src, which in self._plan:
-            lead = (b, self.frame_stack) if which.endswith("_stack") else (b,)
-            out[name] = torch.empty((*lead, *arr[src].shape[1:]), dtype=_TORCH_DTYPES[arr[src].dtype],
-                                    pin_memory=self.pin_memory)
-        return out
-
-    def _take(self, src: np.ndarray, rows: np.ndarray, dst: torch.Tensor | None) -> torch.Tensor:
-        """``src[rows]`` for ``rows`` of any shape, into ``dst`` (or a fresh, maybe pinned, tensor)."""
-        shape = (*rows.shape, *src.shape[1:])
-        if dst is None and not self.pin_memory:
-            return torch.from_numpy(np.take(src, rows.ravel(), axis=0, mode="clip").reshape(shape))
-        if dst is None:
-            dst = torch.empty(shape, dtype=_TORCH_DTYPES[src.dtype], pin_memory=True)
-        np.take(src, rows.ravel(), axis=0, mode="clip", out=dst.numpy().reshape(rows.size, *src.shape[1:]))
-        return dst
+    def _buffers(self, b: int) -> dict[str, np.ndarray]:
+        """Output arrays for a batch of ``b`` (pooled, or fresh)."""
+        memory = self._memory.get(b)
+        if memory is None:
+            arr = self.cache.arrays
+            shapes = {}
+            for name, src, which in self._plan:
+                lead = (b, self.frame_stack) if which.endswith("_stack") else (b,)
+                shapes[name] = ((*lead, *arr[src].shape[1:]), arr[src].dtype)
+            memory = self._memory[b] = BatchMemory(shapes, pinned=self.pin_memory, max_slots=self.pooled_batches)
+        return memory.get()
 
 
 _TORCH_DTYPES = {np.dtype(np.uint8): torch.uint8, np.dtype(np.float32): torch.float32,

@@ -113,13 +113,25 @@ def test_frame_stacking_repeats_the_first_frame_at_episode_start(schema, make_ep
         assert b["next_obs/state"][i, :, 0].tolist() == [max(nxt - 2, start), max(nxt - 1, start), nxt]
 
 
-def test_recycled_batches_reuse_memory(hand_cache):
-    s = Sampler(hand_cache, 8, recycle=2, seed=0)
-    b1, b2, b3 = s.sample(), s.sample(), s.sample()
-    ptr = {k: v.data_ptr() for k, v in b1.items()}
-    assert b3["obs/images/wrist"].data_ptr() == ptr["obs/images/wrist"]
-    assert b2["obs/images/wrist"].data_ptr() != ptr["obs/images/wrist"]
-    assert Sampler(hand_cache, 8, seed=0).sample()["reward"].data_ptr() != ptr["reward"]
+def test_batch_memory_is_reused_only_once_released(hand_cache):
+    s = Sampler(hand_cache, 8, seed=0, pooled_batches=2)
+    b1 = s.sample()
+    ptr = b1["obs/images/wrist"].data_ptr()
+    kept = {k: v.clone() for k, v in b1.items()}
+    b2, b3 = s.sample(), s.sample()  # b1 is held: neither may use its memory
+    assert ptr not in (b2["obs/images/wrist"].data_ptr(), b3["obs/images/wrist"].data_ptr())
+    assert all(torch.equal(b1[k], kept[k]) for k in kept)
+    view = b1["reward"][2:]  # a view of one tensor keeps the whole batch in use
+    wrist = b1["obs/images/wrist"].numpy()
+    del b1, b2, b3
+    b4 = s.sample()
+    assert b4["obs/images/wrist"].data_ptr() != ptr
+    assert torch.equal(view, kept["reward"][2:]) and np.array_equal(wrist, kept["obs/images/wrist"].numpy())
+    del view, wrist, b4
+    assert s.sample()["obs/images/wrist"].data_ptr() == ptr  # released: reused
+    fresh = Sampler(hand_cache, 8, seed=0, pooled_batches=0)
+    fresh.sample()
+    assert not fresh._memory[8]._slots  # nothing pooled: fresh memory every call
 
 
 def test_pinned_memory_only_with_a_gpu(hand_cache):
