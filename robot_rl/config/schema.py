@@ -35,6 +35,16 @@ class CameraBackend(str, Enum):
     realsense = "realsense"
 
 
+class WorkspaceSource(str, Enum):
+    """Where the safety layer's workspace box comes from: ``config`` (``robot.workspace_low/high``),
+    ``calibration`` (``calibration/<robot.name>/workspace.yaml`` from ``robot-rl calibrate workspace``; required),
+    ``auto`` (that file when it exists, else the config keys)."""
+
+    config = "config"
+    calibration = "calibration"
+    auto = "auto"
+
+
 class RenderGeoms(str, Enum):
     """Which arm geometry the simulated cameras draw: the coarse collision meshes (fast, ~3 ms per
     128x128 frame in software GL) or the detailed visual meshes (~45 ms; for videos)."""
@@ -88,6 +98,7 @@ class RobotConfig:
     max_rotation_per_step: float = 0.15
     workspace_low: list[float] = field(default_factory=lambda: [0.25, -0.35, 0.0])
     workspace_high: list[float] = field(default_factory=lambda: [0.75, 0.35, 0.45])
+    workspace_source: WorkspaceSource = WorkspaceSource.config
     gripper_max_width: float = 0.08
     watchdog_s: float = 0.3
     physics_dt: float = 0.002
@@ -459,6 +470,60 @@ class HumanConfig:
         _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
 
 
+HAND_EYE_METHODS = ("tsai", "park", "horaud", "andreff", "daniilidis", "shah", "li")
+
+
+@dataclass
+class CalibrationConfig:
+    """``robot-rl calibrate``: the ChArUco board, the pose set, acceptance thresholds. The calibrated values
+    themselves are data in ``calibration/<robot.name>/`` (see robot_rl.calibration), never config.
+
+    Board: ``squares_x`` x ``squares_y`` squares of ``square_m`` with ArUco markers of ``marker_m`` (metres, as
+    printed: measure the print). Pose set: ``views`` poses rotated up to ``max_tilt_deg`` and ``max_yaw_deg``
+    about ``pivot_tcp`` (a point in the TCP frame, m: where the wrist camera looks, or the centre of a board
+    held by the hand); a set whose rotations do not span two axes by ``min_rotation_spread_deg`` is refused.
+    ``hand_eye_method``: OpenCV's closed form (tsai, park, horaud, andreff, daniilidis: calibrateHandEye;
+    shah, li: calibrateRobotWorldHandEye), refined on reprojection error. Files older than
+    ``max_age_days`` are used with a warning."""
+
+    squares_x: int = 7
+    squares_y: int = 5
+    square_m: float = 0.035
+    marker_m: float = 0.026
+    dictionary: str = "DICT_4X4_50"
+    views: int = 15
+    min_views: int = 8
+    min_corners: int = 8
+    max_tilt_deg: float = 25.0
+    max_yaw_deg: float = 30.0
+    pivot_tcp: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.25])
+    min_rotation_spread_deg: float = 5.0
+    hand_eye_method: str = "park"
+    max_reprojection_px: float = 1.0
+    workspace_margin: float = 0.02
+    max_age_days: float = 30.0
+
+    def validate(self, key: str) -> None:
+        _check(self.squares_x >= 3 and self.squares_y >= 3, f"{key}.squares_x/squares_y", "must be >= 3")
+        _check(0 < self.square_m <= 0.5, f"{key}.square_m", f"must be in (0, 0.5] m, got {self.square_m}")
+        _check(0 < self.marker_m < self.square_m, f"{key}.marker_m",
+               f"must be in (0, square_m={self.square_m}) m, got {self.marker_m}")
+        _check(self.dictionary.startswith("DICT_"), f"{key}.dictionary", "must be an OpenCV ArUco dictionary name, "
+               f"e.g. DICT_4X4_50; got {self.dictionary!r}")
+        _check(self.min_views >= 3, f"{key}.min_views", "must be >= 3 (hand-eye needs two relative motions)")
+        _check(self.views >= self.min_views, f"{key}.views", f"must be >= min_views={self.min_views}")
+        _check(self.min_corners >= 4, f"{key}.min_corners", "must be >= 4 (a pose needs 4 points)")
+        _check(0 < self.max_tilt_deg <= 60 and 0 <= self.max_yaw_deg <= 90, f"{key}.max_tilt_deg/max_yaw_deg",
+               "must be in (0, 60] and [0, 90] degrees")
+        _check(len(self.pivot_tcp) == 3, f"{key}.pivot_tcp", "needs 3 values (x, y, z) in metres")
+        _check(self.min_rotation_spread_deg > 0, f"{key}.min_rotation_spread_deg", "must be > 0")
+        _check(self.hand_eye_method in HAND_EYE_METHODS, f"{key}.hand_eye_method",
+               f"must be one of {list(HAND_EYE_METHODS)}, got {self.hand_eye_method!r}")
+        _check(self.max_reprojection_px > 0, f"{key}.max_reprojection_px", "must be > 0")
+        _check(0 <= self.workspace_margin <= 0.2, f"{key}.workspace_margin", "must be in [0, 0.2] m")
+        _check(self.max_age_days > 0, f"{key}.max_age_days", "must be > 0")
+
+
 TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit")
 
 
@@ -526,6 +591,7 @@ class Config:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     human: HumanConfig = field(default_factory=HumanConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     seed: int = 0
     output_dir: str = "runs"
 

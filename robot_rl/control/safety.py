@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robot_rl.calibration.workspace import workspace_bounds
 from robot_rl.config.schema import RobotConfig
 from robot_rl.control.rotations import mat_to_quat, mat_to_rotvec, orthonormalize, rotvec_to_mat
 
@@ -83,8 +84,8 @@ class SafetyLimits:
     def __init__(self, robot: RobotConfig) -> None:
         self.max_translation = float(robot.max_translation_per_step)
         self.max_rotation = float(robot.max_rotation_per_step)
-        self.workspace_low = np.asarray(robot.workspace_low, dtype=np.float64)
-        self.workspace_high = np.asarray(robot.workspace_high, dtype=np.float64)
+        # robot.workspace_source picks the config keys or the recorded calibration/<robot.name>/workspace.yaml.
+        self.workspace_low, self.workspace_high = workspace_bounds(robot)
         self.max_step = float(robot.max_ee_step)
         self.max_rot_step = float(robot.max_ee_rot_step)
         self.reference_mat = rotvec_to_mat(np.asarray(robot.rotation_reference, dtype=np.float64))
