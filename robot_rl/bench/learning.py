@@ -3,7 +3,7 @@ reward + simulated human) and HG-DAgger, on the same seeds, same demos, same BC 
 
 Actor and learner alternate in one process (an episode, then the updates it allows at UTD), so runs
 are reproducible and wall-clock is the sum of both; in production they overlap in two processes.
-Writes ``<out>/learning.json`` (every curve) and ``<out>/learning.png`` (success and intervention rate
+Writes ``<out>/curves.json`` (every curve) and ``<out>/learning.png`` (success and intervention rate
 against env steps, success against wall-clock; mean and spread over seeds).
 """
 
@@ -40,7 +40,7 @@ class Curve:
     env_steps: list[int] = field(default_factory=list)
     wall_s: list[float] = field(default_factory=list)
     success: list[float] = field(default_factory=list)
-    intervention: list[float] = field(default_factory=list)
+    intervention: list[float | None] = field(default_factory=list)  # None: no training episodes yet
     updates: int = 0
 
 
@@ -80,7 +80,7 @@ def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
         if variant == "bc":
             rate, _ = evaluate(env, policy, seeds)
             curve.env_steps, curve.wall_s = [0, lb.env_steps], [0.0, 0.0]
-            curve.success, curve.intervention = [rate, rate], [0.0, 0.0]
+            curve.success, curve.intervention = [rate, rate], [None, None]
             return curve
         channel = weights_channel(cfg)
         learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel) if variant.startswith("residual") else None
@@ -89,7 +89,7 @@ def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
         steps, episode, start = 0, 0, time.perf_counter()
         window: list[tuple[int, int]] = []  # (intervened steps, steps) since the last evaluation
         rate, _ = evaluate(env, policy, seeds)
-        curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(0.0)
+        curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(None)
         next_eval = lb.eval_every
         with open_writer(cfg) as writer:
             while steps < lb.env_steps:
@@ -140,7 +140,7 @@ def _plot(curves: list[Curve], path: Path) -> None:
         x = np.mean([c.env_steps[:n] for c in group], axis=0)
         wall = np.mean([c.wall_s[:n] for c in group], axis=0) / 60
         for ax, xs, key in ((axes[0], x, "success"), (axes[1], x, "intervention"), (axes[2], wall, "success")):
-            ys = np.array([getattr(c, key)[:n] for c in group])
+            ys = np.array([[np.nan if v is None else v for v in getattr(c, key)[:n]] for c in group], dtype=float)
             ax.plot(xs, ys.mean(0), label=variant, marker="o", ms=3)
             ax.fill_between(xs, ys.min(0), ys.max(0), alpha=0.15)
     for ax, (xl, yl) in zip(axes, [("env steps", "success rate"), ("env steps", "intervention rate"),
@@ -161,7 +161,7 @@ def run(cfg: Config) -> BenchResult:
         seed_cfg = prepare_seed(cfg, seed, out / f"seed{seed}")
         for variant in lb.variants:
             curves.append(run_variant(seed_cfg, variant, out / f"seed{seed}"))
-            (out / "learning.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
+            (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
     _plot(curves, out / "learning.png")
     rows = []
     for variant in lb.variants:
@@ -173,9 +173,9 @@ def run(cfg: Config) -> BenchResult:
                      "steps_to_90%": None if None in reached else int(np.mean(reached)),
                      "env_steps": int(np.mean([c.env_steps[-1] for c in group])),
                      "wall_min": float(np.mean([c.wall_s[-1] for c in group]) / 60),
-                     "interventions_last": float(np.mean([c.intervention[-1] for c in group])),
+                     "interventions_last": float(np.mean([c.intervention[-1] or 0.0 for c in group])),
                      "updates": int(np.mean([c.updates for c in group]))})
-    notes = [f"plot: {out / 'learning.png'}; curves: {out / 'learning.json'}",
+    notes = [f"plot: {out / 'learning.png'}; curves: {out / 'curves.json'}",
              f"task {cfg.task.name}, {lb.demos} demos with expert noise {cfg.expert.noise_std:g}, "
              f"{lb.eval_episodes} eval episodes per point, learner {cfg.learner.num_critics} critics x "
              f"{cfg.learner.hidden_dim} hidden, UTD {cfg.learner.utd}"]
