@@ -58,13 +58,36 @@ def _row(cols: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------ append
+def _paced(n: int, hz: float, step: Callable[[int], object]) -> np.ndarray:
+    """Call ``step(i)`` ``n`` times at ``hz`` (a control loop's rhythm); returns each call's seconds."""
+    lat = np.empty(n)
+    tick = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        step(i)
+        lat[i] = time.perf_counter() - t0
+        tick += 1.0 / hz
+        time.sleep(max(0.0, tick - time.perf_counter()))
+    return lat
+
+
 def _append(cfg: Config, schema: RowSchema, pool: dict, path: str, notes: list[str]) -> list[dict]:
     b, buf = cfg.buffer.bench, cfg.buffer
     episodes = [episode(schema, b.episode_len, e, frame_pool=pool, takeover=(10, 20))
                 for e in range(min(b.append_episodes, 8))]
-    store = ReplayStore.create(path, schema, chunk_len=buf.chunk_len, compression=buf.compression,
-                               compression_level=buf.compression_level, fsync=buf.fsync)
+    n_rows = b.append_episodes * b.episode_len
     target = 100 * cfg.task.control_hz
+    opts = {"chunk_len": buf.chunk_len, "compression": buf.compression,
+            "compression_level": buf.compression_level, "fsync": buf.fsync}
+
+    # reference: the same episodes written synchronously, no thread (what the writer thread costs)
+    with ReplayStore.create(f"{path}.direct", schema, **opts) as direct:
+        start = time.perf_counter()
+        for e in range(b.append_episodes):
+            direct.add_episode(episodes[e % len(episodes)], EpisodeMeta(seed=e))
+        direct_rate = n_rows / (time.perf_counter() - start)
+
+    store = ReplayStore.create(path, schema, **opts)
     with EpisodeWriter(store, buf.queue_size) as writer:
         start = time.perf_counter()
         for e in range(b.append_episodes):
@@ -74,35 +97,39 @@ def _append(cfg: Config, schema: RowSchema, pool: dict, path: str, notes: list[s
                 writer.put(_row(cols, t), block=True)
             writer.end_episode(success=True)
         writer.flush()
-        elapsed = time.perf_counter() - start
-        n_rows = b.append_episodes * b.episode_len
+        writer_rate = n_rows / (time.perf_counter() - start)
         size = store_size_bytes(path)
 
-        # put latency at 10x the control rate, while the writer compresses and writes
+        # put() latency at 10x the control rate while the writer compresses and writes, and the
+        # same rows only validated and copied (no writer at all): the machine's noise floor
         pace = 10 * cfg.task.control_hz
         n_put = min(n_rows, int(5 * pace))
-        lat = np.empty(n_put)
         overflows = 0
-        tick = time.perf_counter()
-        for i in range(n_put):
+
+        def put(i: int) -> None:
+            nonlocal overflows
             t = i % b.episode_len
             if t == 0:
                 writer.begin_episode("policy", seed=i)
-            t0 = time.perf_counter()
             overflows += not writer.put(_row(episodes[0], t))
-            lat[i] = time.perf_counter() - t0
             if t == b.episode_len - 1:
                 writer.end_episode(success=True)
-            tick += 1.0 / pace
-            time.sleep(max(0.0, tick - time.perf_counter()))
+
+        lat = _paced(n_put, pace, put)
         writer.flush()
+    floor = _paced(n_put, pace, lambda i: schema.validate(_row(episodes[0], i % b.episode_len)))
     notes.append(f"append: {n_rows} rows of {schema.row_nbytes / 1e3:.0f} KB raw take "
                  f"{size / n_rows / 1e3:.1f} KB each on disk ({buf.compression}, chunks of {buf.chunk_len} rows)")
     return [
-        {"measure": "append rows, writer end to end", "per_s": n_rows / elapsed, "ratio": n_rows / elapsed / target,
+        {"measure": "append rows, writer end to end", "per_s": writer_rate, "ratio": writer_rate / target,
          "vs": f"target {target:g} rows/s (100x control)"},
+        {"measure": "append rows, direct (no thread)", "per_s": direct_rate, "ratio": writer_rate / direct_rate,
+         "vs": "writer / direct (same run)"},
         {"measure": f"put() at {pace:g} Hz, writer busy", "per_s": None, "p50_ms": ms(lat, 50), "p99_ms": ms(lat, 99),
          "ratio": ms(lat, 99) / 1.0, "vs": f"p99 / 1 ms target; max {lat.max() * 1e3:.2f} ms; {overflows} overflows"},
+        {"measure": f"row check+copy alone at {pace:g} Hz", "per_s": None, "p50_ms": ms(floor, 50),
+         "p99_ms": ms(floor, 99), "ratio": ms(lat, 99) / max(ms(floor, 99), 1e-6),
+         "vs": "put p99 / this p99 (machine noise floor)"},
     ]
 
 
