@@ -1,6 +1,6 @@
 """Run the main job in simulation: the whole human-in-the-loop loop, no hardware.
 
-1. demo.demos scripted-expert demonstrations (expert.noise_std sets how good the demonstrator is),
+1. demo.demos demonstrations by a weak scripted expert (demo.demo_noise: action noise),
 2. a BC base trained on them (policy.*),
 3. BC alone evaluated on demo.eval_episodes held-out seeds,
 4. demo.episodes actor episodes with the simulated human while `robot-rl learn` trains the residual
@@ -79,10 +79,11 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cfg, path_overrides = _run_paths(cfg, out)
     d = cfg.demo
-    print(f"robot-rl demo -> {out}\n[1/5] collecting {d.demos} demonstrations (expert noise {cfg.expert.noise_std:g})")
+    print(f"robot-rl demo -> {out}\n[1/5] collecting {d.demos} demonstrations (demonstrator noise {d.demo_noise:g})")
     rows: list[dict] = []
+    weak = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise_std=d.demo_noise))
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
-        demos = collect_demos(cfg, env, writer, d.demos, seed=d.seed + 1000)
+        demos = collect_demos(weak, env, writer, d.demos, seed=d.seed + 1000)
         rows.append({"phase": "demonstrations", "episodes": len(demos),
                      "success": np.mean([r.success for r in demos]), "interventions": 0.0, "weights": "-"})
 

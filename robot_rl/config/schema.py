@@ -211,12 +211,13 @@ class ExpertConfig:
 
 @dataclass
 class DemoConfig:
-    """``robot-rl demo``: the whole loop in simulation. ``demos`` expert demonstrations (with
-    ``expert.noise_std``), a BC base trained on them, then ``episodes`` actor episodes with the
+    """``robot-rl demo``: the whole loop in simulation. ``demos`` demonstrations by a deliberately
+    weak expert (action noise ``demo_noise``; the simulated human uses ``expert`` as is), a BC base trained on them, then ``episodes`` actor episodes with the
     simulated human while the learner trains; BC alone and BC + residual are evaluated on
     ``eval_episodes`` held-out seeds before and after."""
 
     demos: int = 10
+    demo_noise: float = 0.2
     episodes: int = 40
     eval_episodes: int = 10
     seed: int = 0
@@ -224,6 +225,7 @@ class DemoConfig:
 
     def validate(self, key: str) -> None:
         _check(self.demos > 0, f"{key}.demos", "must be > 0")
+        _check(self.demo_noise >= 0, f"{key}.demo_noise", "must be >= 0")
         _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
         _check(self.eval_episodes >= 0, f"{key}.eval_episodes", "must be >= 0")
         _check(self.video_episodes >= 0, f"{key}.video_episodes", "must be >= 0")
