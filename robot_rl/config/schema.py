@@ -212,9 +212,10 @@ class ExpertConfig:
 @dataclass
 class DemoConfig:
     """``robot-rl demo``: the whole loop in simulation. ``demos`` demonstrations by a deliberately
-    weak expert (action noise ``demo_noise``; the simulated human uses ``expert`` as is), a BC base trained on them, then ``episodes`` actor episodes with the
-    simulated human while the learner trains; BC alone and BC + residual are evaluated on
-    ``eval_episodes`` held-out seeds before and after."""
+    weak expert (action noise ``demo_noise``; the simulated human uses ``expert`` as is), a BC base
+    trained on them, then ``episodes`` actor episodes with the simulated human while the learner
+    trains; BC alone and BC + residual are evaluated on ``eval_episodes`` held-out seeds before and
+    after."""
 
     demos: int = 10
     demo_noise: float = 0.2
