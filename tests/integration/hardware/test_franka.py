@@ -14,6 +14,10 @@ from robot_rl.hardware.deadline import wait_for
 from robot_rl.hardware.errors import DeviceFaultError, DeviceNotFoundError
 from robot_rl.hardware.franka import FrankaRobot
 
+# slow: libfranka's gripper read can block holding the GIL when franky-sim stops sending gripper
+# state, which hangs the process (under investigation); kept out of the default suite until fixed.
+pytestmark = pytest.mark.slow
+
 POS_TOL = 0.002  # m
 ROT_TOL = 0.01  # rad
 SIM_ROT_TRACKING = 0.03  # rad: franky-sim's joint PD has a steady-state error on the wrist (no integral term)

@@ -8,6 +8,7 @@ import pytest
 from robot_rl.cli.main import main
 
 
+@pytest.mark.slow  # shares the franky-sim session with test_franka.py
 def test_doctor_reports_franky_sim_mode_and_missing_devices(franky_sim, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     rc = main(["doctor", "--franka-mode", "--strict", "robot=fr3_real", f"robot.ip={franky_sim.host}",
