@@ -2,16 +2,17 @@
 
 - **append**: rows with the configured cameras (two 128x128 by default) + 18-D state, end to end
   through the background writer into a zarr store on local disk (target >= 100x the control rate),
-  and the control thread's ``put`` latency while the writer works (target p99 < 1 ms), at 10x the
-  control rate;
+  next to the same rows written without the thread; the control thread's ``put`` latency while the
+  writer works (target p99 < 1 ms) at 10x the control rate, next to the same rows only checked and
+  copied (the machine's own jitter: on a shared CPU it can exceed the target by itself);
 - **sample**: batches/s at ``buffer.bench.batch_size`` with n-step ``buffer.n_step`` from a cache
-  of ``buffer.bench.cache_transitions`` (built in RAM, synthetic frames), ours with its output
-  memory reused once a batch is released (the default) and with fresh memory per batch, against
-  baselines
-  measured in the same run, interleaved: a plain numpy buffer (uniform indices, n-step summed at
-  sampling time, ignoring episode ends; it shares the cache's image arrays so both fit in RAM) and,
-  when installed (``pip install -e .[bench]``), torchrl's ``ReplayBuffer`` + ``LazyTensorStorage``
-  holding ``obs`` and ``next_obs`` as torchrl users do (at most 20k transitions, for memory);
+  of ``buffer.bench.cache_transitions`` (built in RAM, synthetic frames): ours (output memory reused
+  once a batch is released, the default; and fresh memory per batch) against baselines in the
+  same run, one batch of each in turn, rate = 1 / median batch time: a plain numpy buffer (uniform
+  indices, n-step summed at sampling time, ignoring episode ends; it shares the cache's image
+  arrays so both fit in RAM) and, when installed (``pip install -e .[bench]``), torchrl's
+  ``ReplayBuffer`` + ``LazyTensorStorage`` holding ``obs`` and ``next_obs`` as torchrl users do
+  (at most 20k transitions, for memory);
 - **refresh**: time for the learner's cache to pick up a newly committed 100-step episode.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from robot_rl.bench.report import BenchResult
-from robot_rl.bench.timing import ms, rate
+from robot_rl.bench.timing import ms
 from robot_rl.config.schema import Config
 from robot_rl.data.cache import ReplayCache
 from robot_rl.data.layout import EpisodeMeta, EpisodeSource
@@ -38,7 +39,6 @@ from robot_rl.data.synthetic import episode, frames
 
 STATE_DIM = 18
 TORCHRL_MAX = 20_000
-ROUNDS = 5  # sampling methods are timed in interleaved rounds; the median round counts
 
 
 def run(cfg: Config) -> BenchResult:
@@ -212,16 +212,19 @@ def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> lis
     notes.append(torchrl_note)
     if torchrl_sample is not None:
         methods["torchrl LazyTensorStorage"] = torchrl_sample
-    per_round = max(1, b.sample_batches // ROUNDS)
-    results: dict[str, list[tuple[float, np.ndarray]]] = {m: [] for m in methods}
-    for _ in range(ROUNDS):
+    for fn in methods.values():
+        for _ in range(min(cfg.bench.warmup, 3)):
+            fn()
+    times = {m: np.empty(b.sample_batches) for m in methods}
+    for i in range(b.sample_batches):  # one batch of each method in turn: all see the same machine
         for name, fn in methods.items():
-            results[name].append(rate(fn, per_round, warmup=min(cfg.bench.warmup, 3)))
-    base = float(np.median([hz for hz, _ in results["plain numpy"]]))
+            t0 = time.perf_counter()
+            fn()
+            times[name][i] = time.perf_counter() - t0
+    base = 1.0 / np.median(times["plain numpy"])
     out = []
-    for name, runs in results.items():
-        hz = float(np.median([r for r, _ in runs]))
-        t = np.concatenate([t for _, t in runs])
+    for name, t in times.items():
+        hz = 1.0 / float(np.median(t))
         out.append({"measure": f"sample b{bs} n{buf.n_step}: {name}", "per_s": hz, "p50_ms": ms(t, 50),
                     "p99_ms": ms(t, 99), "ratio": hz / base, "vs": "plain numpy (same run)"})
     return out
