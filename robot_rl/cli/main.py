@@ -34,7 +34,7 @@ COMMANDS: dict[str, Command] = {
     "video": Command("render episodes of a store to video", None, 8),
     "report": Command("write a training report", None, 8),
     "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer", 3),
-    "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", None, 7),
+    "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", "robot_rl.cli.calibrate", 7),
     "bench": Command("benchmarks: print a table, write JSON", "robot_rl.cli.bench"),
     "doctor": Command("check this machine: rendering, packages, devices", "robot_rl.cli.doctor", 6),
     "record-camera": Command("record a RealSense to a .db3 file (or describe one) to reproduce problems",

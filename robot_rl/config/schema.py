@@ -487,7 +487,8 @@ class CalibrationConfig:
     held by the hand); a set whose rotations do not span two axes by ``min_rotation_spread_deg`` is refused.
     ``hand_eye_method``: OpenCV's closed form (tsai, park, horaud, andreff, daniilidis: calibrateHandEye;
     shah, li: calibrateRobotWorldHandEye), refined on reprojection error. Files older than
-    ``max_age_days`` are used with a warning."""
+    ``max_age_days`` are used with a warning. ``mounts``: which cameras ride on the hand (eye_in_hand) and
+    which are fixed in the cell (eye_to_hand)."""
 
     squares_x: int = 7
     squares_y: int = 5
@@ -505,8 +506,11 @@ class CalibrationConfig:
     max_reprojection_px: float = 1.0
     workspace_margin: float = 0.02
     max_age_days: float = 30.0
+    mounts: dict[str, str] = field(default_factory=lambda: {"wrist": "eye_in_hand", "front": "eye_to_hand"})
 
     def validate(self, key: str) -> None:
+        bad = {c: m for c, m in self.mounts.items() if m not in ("eye_in_hand", "eye_to_hand")}
+        _check(not bad, f"{key}.mounts", f"must map cameras to eye_in_hand or eye_to_hand, got {bad}")
         _check(self.squares_x >= 3 and self.squares_y >= 3, f"{key}.squares_x/squares_y", "must be >= 3")
         _check(0 < self.square_m <= 0.5, f"{key}.square_m", f"must be in (0, 0.5] m, got {self.square_m}")
         _check(0 < self.marker_m < self.square_m, f"{key}.marker_m",

@@ -12,9 +12,11 @@ from robot_rl.sim.scene import ARM_JOINTS, FINGER_JOINTS, build_model, home_join
 
 
 class SimWorld:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, model: mujoco.MjModel | None = None) -> None:
+        """``model``: a prebuilt model of the same cell with extras (e.g. a calibration board); default: built
+        from ``cfg``."""
         self.cfg = cfg
-        self.model = build_model(cfg.task, cfg.robot, cfg.camera)
+        self.model = model if model is not None else build_model(cfg.task, cfg.robot, cfg.camera)
         self.data = mujoco.MjData(self.model)
         m = self.model
         self.n_substeps = max(1, round(1.0 / (cfg.task.control_hz * m.opt.timestep)))
