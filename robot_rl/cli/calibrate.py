@@ -227,13 +227,16 @@ def _workspace(cfg: Config, args: argparse.Namespace) -> int:
     corners: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
         if _is_sim(cfg):
+            import mujoco
+
             from robot_rl.sim.robot import MujocoRobot
             from robot_rl.sim.world import SimWorld
 
             world = SimWorld(cfg)
             stack.callback(world.close)
             robot = MujocoRobot(world, SafetyLimits(cfg.robot))
-            robot.place(*world.tcp_pose())
+            world.data.qpos[world.arm_qadr] = world.data.ctrl[world.arm_act] = world.q_home  # start at home
+            mujoco.mj_forward(world.model, world.data)
             pace = lambda: None  # noqa: E731
         else:
             from robot_rl.hardware.franka import FrankaRobot
@@ -241,7 +244,7 @@ def _workspace(cfg: Config, args: argparse.Namespace) -> int:
             robot = stack.enter_context(FrankaRobot(cfg.robot))
             pace = rate_limiter(cfg.task.control_hz)
         robot.connect()
-        motion = Motion(cfg.robot.max_translation_per_step, cfg.robot.max_rotation_per_step, tol_m=0.002,
+        motion = Motion(cfg.robot.max_translation_per_step, cfg.robot.max_rotation_per_step,
                         max_steps=400, pace=pace)
         for corner in args.corner or []:
             target = state_pose(robot.read_state())
