@@ -15,6 +15,7 @@ such pose sets are detected and refused before solving.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from robot_rl.calibration.files import new_provenance
 from robot_rl.calibration.records import CameraExtrinsics, CameraIntrinsics, Mount
 from robot_rl.calibration.transforms import inv_T, make_T, mat_to_rotvec, mean_T, perturb, pose_error, spread
 
+log = logging.getLogger(__name__)
 METHODS = {
     "tsai": cv2.CALIB_HAND_EYE_TSAI, "park": cv2.CALIB_HAND_EYE_PARK, "horaud": cv2.CALIB_HAND_EYE_HORAUD,
     "andreff": cv2.CALIB_HAND_EYE_ANDREFF, "daniilidis": cv2.CALIB_HAND_EYE_DANIILIDIS,
@@ -271,7 +273,14 @@ def solve_hand_eye(samples: Sequence[HandEyeSample], intr: CameraIntrinsics, mou
     poses = [np.asarray(s.T_base_tcp, dtype=np.float64) for s in samples]
     div = check_pose_set(poses, min_spread_deg)
     dets = [s.detection for s in samples]
-    X0, Z0 = closed_form(mount, poses, [board_pose(d, intr)[0] for d in dets], method)
+    T_cam_board = [board_pose(d, intr)[0] for d in dets]
+    try:
+        X0, Z0 = closed_form(mount, poses, T_cam_board, method)
+    except cv2.error as exc:  # e.g. Li's method on noise-free data: its rotation normalisation fails
+        fallback = "park" if method != "park" else "tsai"
+        log.warning("hand-eye method %s failed (%s); using %s", method, str(exc).strip().splitlines()[-1], fallback)
+        method = fallback
+        X0, Z0 = closed_form(mount, poses, T_cam_board, method)
     ref = refine(mount, X0, Z0, poses, dets, intr, weights, refine_pinhole)
     X, r = ref.X, ref.residuals_px
     fx, fy, cx, cy = (float(v) for v in ref.pinhole)
