@@ -12,7 +12,8 @@
   indices, n-step summed at sampling time, ignoring episode ends; it shares the cache's image
   arrays so both fit in RAM) and, when installed (``pip install -e .[bench]``), torchrl's
   ``ReplayBuffer`` + ``LazyTensorStorage`` holding ``obs`` and ``next_obs`` as torchrl users do
-  (at most 20k transitions, for memory);
+  (at most 20k transitions, for memory; timed in a block of its own, as its allocation churn
+  changes how fast fresh memory is for the others);
 - **refresh**: time for the learner's cache to pick up a newly committed 100-step episode.
 """
 
@@ -208,19 +209,13 @@ def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> lis
                                       pooled_batches=0, seed=0).sample,
         "plain numpy": lambda: plain.sample(bs),
     }
+    times = _interleaved(methods, b.sample_batches, min(cfg.bench.warmup, 3))
+    # torchrl runs in its own block: its allocation churn changes how fast the others' memory is
     torchrl_sample, torchrl_note = _torchrl(cache, schema, bs)
     notes.append(torchrl_note)
     if torchrl_sample is not None:
-        methods["torchrl LazyTensorStorage"] = torchrl_sample
-    for fn in methods.values():
-        for _ in range(min(cfg.bench.warmup, 3)):
-            fn()
-    times = {m: np.empty(b.sample_batches) for m in methods}
-    for i in range(b.sample_batches):  # one batch of each method in turn: all see the same machine
-        for name, fn in methods.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name][i] = time.perf_counter() - t0
+        times |= _interleaved({"torchrl LazyTensorStorage": torchrl_sample}, b.sample_batches,
+                              min(cfg.bench.warmup, 3))
     base = 1.0 / np.median(times["plain numpy"])
     out = []
     for name, t in times.items():
@@ -228,6 +223,20 @@ def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> lis
         out.append({"measure": f"sample b{bs} n{buf.n_step}: {name}", "per_s": hz, "p50_ms": ms(t, 50),
                     "p99_ms": ms(t, 99), "ratio": hz / base, "vs": "plain numpy (same run)"})
     return out
+
+
+def _interleaved(methods: dict[str, Callable[[], object]], n: int, warmup: int) -> dict[str, np.ndarray]:
+    """Seconds per call of each method, one call of each in turn, so all see the same machine."""
+    for fn in methods.values():
+        for _ in range(warmup):
+            fn()
+    times = {m: np.empty(n) for m in methods}
+    for i in range(n):
+        for name, fn in methods.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name][i] = time.perf_counter() - t0
+    return times
 
 
 def _kb_per_row(cache: ReplayCache) -> float:
