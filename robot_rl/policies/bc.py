@@ -22,8 +22,10 @@ from robot_rl.policies.encoders import ConvEncoder, random_shift, to_float_nchw
 ACTION_DIM = 7
 
 
-class BCNetwork(nn.Module):
+class BCNetwork(bundles.BundledModule):
     """images/<cam> (B, H, W, 3) uint8 + state (B, D) -> chunk of actions (B, K, 7) in [-1, 1]."""
+
+    bundle_kind = "bc"
 
     def __init__(self, cameras: Sequence[str], image_hw: Sequence[int], state_dim: int, chunk: int,
                  feature_dim: int = 64, hidden_dim: int = 256) -> None:
@@ -64,19 +66,6 @@ class BCNetwork(nn.Module):
     def forward(self, images: Mapping[str, torch.Tensor], state: torch.Tensor, augment_pad: int = 0) -> torch.Tensor:
         return self.decode(self.encode(images, state, augment_pad))
 
-    def to_bundle(self, version: int = 0, extra: dict[str, Any] | None = None) -> bundles.Bundle:
-        return bundles.Bundle(kind="bc", version=version, config=self.config(),
-                              state_dict={k: v.detach().cpu() for k, v in self.state_dict().items()},
-                              extra=extra or {})
-
-    @classmethod
-    def from_bundle(cls, b: bundles.Bundle) -> BCNetwork:
-        try:
-            net = cls(**b.config)
-        except TypeError as exc:
-            raise bundles.BundleError(f"bc bundle config does not describe a BCNetwork: {exc}") from None
-        bundles.load_into(net, b)
-        return net
 
 
 class BasePolicy(Protocol):

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
@@ -106,3 +106,31 @@ def load_into(module: torch.nn.Module, bundle: Bundle) -> None:
         first = str(exc).strip().splitlines()
         raise BundleError(f"{bundle.kind} bundle v{bundle.version} does not fit the network: "
                           f"{' '.join(first[:3])}") from None
+
+
+M = TypeVar("M", bound="BundledModule")
+
+
+class BundledModule(torch.nn.Module):
+    """A network that can be rebuilt from ``config()``, so its weights travel as a bundle."""
+
+    bundle_kind: ClassVar[str]
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_bundle(self, version: int = 0, extra: dict[str, Any] | None = None) -> Bundle:
+        return Bundle(kind=self.bundle_kind, version=version, config=self.config(),
+                      state_dict={k: v.detach().cpu() for k, v in self.state_dict().items()}, extra=extra or {})
+
+    @classmethod
+    def from_bundle(cls: type[M], b: Bundle) -> M:
+        """Build the network the bundle describes and load its weights (refused if they do not fit)."""
+        if b.kind != cls.bundle_kind:
+            raise BundleError(f"expected a {cls.bundle_kind!r} bundle, got {b.kind!r}")
+        try:
+            net = cls(**b.config)
+        except TypeError as exc:
+            raise BundleError(f"{b.kind} bundle config does not describe a {cls.__name__}: {exc}") from None
+        load_into(net, b)
+        return net

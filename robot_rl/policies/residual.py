@@ -18,8 +18,10 @@ from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ACTION_DIM
 
 
-class ResidualActor(nn.Module):
+class ResidualActor(bundles.BundledModule):
     """(features (B, F), base_action (B, 7)) -> residual (B, 7) in [-1, 1]."""
+
+    bundle_kind = "residual"
 
     def __init__(self, obs_dim: int, hidden_dim: int = 256, action_dim: int = ACTION_DIM) -> None:
         super().__init__()
@@ -39,19 +41,6 @@ class ResidualActor(nn.Module):
     def config(self) -> dict[str, Any]:
         return {"obs_dim": self.obs_dim, "hidden_dim": self.hidden_dim, "action_dim": self.action_dim}
 
-    def to_bundle(self, version: int, extra: dict[str, Any] | None = None) -> bundles.Bundle:
-        return bundles.Bundle(kind="residual", version=version, config=self.config(),
-                              state_dict={k: v.detach().cpu() for k, v in self.state_dict().items()},
-                              extra=extra or {})
-
-    @classmethod
-    def from_bundle(cls, b: bundles.Bundle) -> ResidualActor:
-        try:
-            net = cls(**b.config)
-        except TypeError as exc:
-            raise bundles.BundleError(f"residual bundle config does not describe a ResidualActor: {exc}") from None
-        bundles.load_into(net, b)
-        return net
 
 
 def combine(base: torch.Tensor, residual: torch.Tensor, scale: float) -> torch.Tensor:
