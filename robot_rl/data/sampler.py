@@ -63,9 +63,9 @@ class BatchMemory:
         return slot
 
     def _empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        if self.pinned:
-            return torch.empty(shape, dtype=_TORCH_DTYPES[dtype], pin_memory=True).numpy()
-        return np.empty(shape, dtype)
+        # torch's allocator, not numpy's: numpy asks for transparent huge pages on big arrays, and
+        # gathers into such reused buffers ran up to 2.5x slower here than into torch's memory
+        return torch.empty(shape, dtype=_TORCH_DTYPES[dtype], pin_memory=self.pinned).numpy()
 
 
 def _max_refs(slot: dict[str, np.ndarray]) -> int:
