@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from robot_rl.config.schema import Config
-from robot_rl.data.cache import ReplayCache
+from robot_rl.data.cache import ROW_KEYS, SIGNAL_KEYS, ReplayCache
 from robot_rl.data.errors import StoreError
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
@@ -106,7 +106,7 @@ class Learner:
         if n <= first:
             return 0
         sources = self.store.meta(first)["source"]
-        keys = [*(image_key(c) for c in self.cameras), STATE_KEY, *self.cache.store_keys[1:]]
+        keys = [*(image_key(c) for c in self.cameras), STATE_KEY, *ROW_KEYS, *SIGNAL_KEYS]
         for i in range(first, n):
             source = EpisodeSource(int(sources[i - first]))
             cols = self.store.read_episode(i, keys)
