@@ -102,6 +102,8 @@ def run(cfg: Config) -> BenchResult:
     rows = [*_franka(cfg, min(n, 20)), *_camera(cfg, n), *_spacemouse(cfg, n)]
     notes = ["franky-sim runs MuJoCo + a Python 1 kHz loop in a child process on this machine: arm latency "
              "includes its servo and trajectory start, not a real FR3's",
+             "the Franka driver calls libfranka in a worker process (each call with a deadline): read_state and "
+             "commands include one local round trip to it",
              "camera latency is librealsense delivery -> cropped/resized numpy in our thread, on playback",
              "spacemouse: fake HID device at the HID-read boundary; pyspacemouse parses the reports"]
     return BenchResult(suite="hardware", rows=rows, notes=notes)

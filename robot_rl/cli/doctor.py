@@ -1,9 +1,13 @@
 """Check this machine: what is connected and what is missing, each with the fix.
 
 Lists RealSense cameras (serials, firmware) against camera.serials, the SpaceMouse, the keyboard's
-X display, the Franka at robot.ip (reachability; mode with --franka-mode, which connects through
-libfranka), the MuJoCo GL backend, and ROS 2 (rclpy). Exit code 0; 1 with --strict when anything the
-config needs is missing.
+X display, the Franka at robot.ip, the MuJoCo GL backend, and ROS 2 (rclpy). Exit code 0; 1 with
+--strict when anything the config needs is missing.
+
+The Franka is contacted over the network only when you ask: with --probe-robot, with --franka-mode
+(which also connects through libfranka to read the robot's mode and errors), or when robot.ip=... is
+given on the command line. Otherwise the address from the config is listed as "skipped", so that a
+plain `robot-rl doctor` never sends a packet to a robot's subnet.
 """
 
 from __future__ import annotations
@@ -25,11 +29,19 @@ class Check:
     detail: str
     fix: str = ""
     needed: bool = False  # the composed config uses it
+    skipped: bool = False  # not checked (the user did not ask for it): neither ok nor missing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when something the config needs is missing")
-    parser.add_argument("--franka-mode", action="store_true", help="connect through libfranka to read the mode")
+    parser.add_argument("--probe-robot", action="store_true",
+                        help="contact the Franka at robot.ip (TCP port 1337) to check it is reachable; without this "
+                             "flag (or --franka-mode, or robot.ip=... on the command line) the robot is not contacted")
+    parser.add_argument("--franka-mode", action="store_true",
+                        help="connect through libfranka to read the robot's mode and errors (implies --probe-robot; "
+                             "gives up after --franka-timeout seconds)")
+    parser.add_argument("--franka-timeout", type=float, default=10.0, metavar="S",
+                        help="deadline for the libfranka connection of --franka-mode (default: 10)")
 
 
 def _cameras(cfg: Config) -> list[Check]:
@@ -83,11 +95,14 @@ def _keyboard() -> Check:
     return Check("keyboard", True, f"X display {display}")
 
 
-def _franka(cfg: Config, read_mode: bool) -> Check:
+def _franka(cfg: Config, probe: bool, read_mode: bool, timeout_s: float = 10.0) -> Check:
     needed = cfg.robot.backend == RobotBackend.franka
     ip = cfg.robot.ip
     if not ip:
         return Check("franka", not needed, "robot.ip not set", "set robot.ip=<FCI address>", needed)
+    if not (probe or read_mode):
+        return Check("franka", False, f"robot.ip={ip} not contacted", "add --probe-robot (or --franka-mode) to check "
+                     "it, or give robot.ip=... on the command line", needed, skipped=True)
     try:
         with socket.create_connection((ip, 1337), timeout=2.0):
             pass
@@ -98,20 +113,20 @@ def _franka(cfg: Config, read_mode: bool) -> Check:
         return Check("franka", True, f"{ip}:1337 reachable (add --franka-mode to read the mode)", needed=needed)
     if importlib.util.find_spec("franky") is None:
         return Check("franka", False, f"{ip} reachable; franky not installed", "pip install -e '.[franka]'", needed)
-    import franky
+    from robot_rl.hardware.errors import DeviceError
+    from robot_rl.hardware.franka import FrankaRobot
 
+    robot = FrankaRobot(cfg.robot, connect_timeout_s=timeout_s)  # every libfranka call has a deadline
     try:
-        rt = franky.RealtimeConfig.Enforce if cfg.robot.realtime else franky.RealtimeConfig.Ignore
-        robot = franky.Robot(ip, realtime_config=rt)
-        state = robot.state
-        errors = [e for e in dir(type(state.current_errors)) if not e.startswith("_")
-                  and getattr(state.current_errors, e) is True]
-    except Exception as exc:
+        robot.connect()
+        state = robot.read_state()
+    except DeviceError as exc:
         return Check("franka", False, f"{ip} reachable but libfranka failed: {exc}",
                      "unlock the joints, activate FCI, match libfranka to the system version", needed)
-    mode = state.robot_mode.name
-    ok = mode in ("Idle", "Move") and not errors
-    return Check("franka", ok, f"{ip}: mode {mode}, errors {errors or 'none'}",
+    finally:
+        robot.disconnect()
+    ok = state.mode in ("Idle", "Move") and not state.errors
+    return Check("franka", ok, f"{ip}: mode {state.mode}, errors {list(state.errors) or 'none'}",
                  "" if ok else "release the stop / recover errors in Desk", needed)
 
 
@@ -135,17 +150,20 @@ def _ros() -> Check:
     return Check("ros 2", True, "rclpy importable")
 
 
-def checks(cfg: Config, franka_mode: bool = False) -> list[Check]:
-    return [*_cameras(cfg), _spacemouse(), _keyboard(), _franka(cfg, franka_mode), _gl(), _ros()]
+def checks(cfg: Config, probe_robot: bool = False, franka_mode: bool = False,
+           franka_timeout_s: float = 10.0) -> list[Check]:
+    return [*_cameras(cfg), _spacemouse(), _keyboard(), _franka(cfg, probe_robot, franka_mode, franka_timeout_s),
+            _gl(), _ros()]
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    results = checks(cfg, args.franka_mode)
+    ip_given = any(o.lstrip("+~").startswith("robot.ip=") for o in getattr(args, "overrides", []))
+    results = checks(cfg, args.probe_robot or ip_given, args.franka_mode, args.franka_timeout)
     width = max(len(c.name) for c in results)
     for c in results:
-        mark = "ok     " if c.ok else ("MISSING" if c.needed else "absent ")
+        mark = "skipped" if c.skipped else "ok     " if c.ok else ("MISSING" if c.needed else "absent ")
         line = f"{mark}  {c.name:<{width}}  {c.detail}"
         print(line + (f"\n{'':9}{'':<{width}}  fix: {c.fix}" if not c.ok and c.fix else ""))
-    missing = [c.name for c in results if c.needed and not c.ok]
+    missing = [c.name for c in results if c.needed and not c.ok and not c.skipped]
     print(f"\n{len(missing)} needed by this config missing" + (f": {', '.join(missing)}" if missing else ""))
     return 1 if args.strict and missing else 0

@@ -52,11 +52,23 @@ class FrankySimPeer:
         self._send("reflex")
         self._expect("ACK reflex", timeout_s)
 
+    def mute(self, what: str, timeout_s: float = 5.0) -> None:
+        """Stop answering: ``"gripper"`` drops gripper replies (the commands still run), ``"robot"`` leaves
+        the arm's commands unread (state still streams); ``"none"`` answers again."""
+        line = "unmute" if what == "none" else f"mute {what}"
+        self._send(line)
+        self._expect(f"ACK {line}", timeout_s)
+
     def status(self, timeout_s: float = 5.0) -> tuple[str, int]:
         """(``"ok"`` or ``"reflex"``, number of automatic error recoveries the server received)."""
+        return self.details(timeout_s)[:2]
+
+    def details(self, timeout_s: float = 5.0) -> tuple[str, int, str, bool]:
+        """:meth:`status` plus the arm's control mode (``"IDLE"`` when it holds still) and whether a
+        libfranka client is connected."""
         self._send("status")
-        _, mode, recoveries = self._expect("STATUS", timeout_s).split()
-        return mode, int(recoveries)
+        _, mode, recoveries, control, client = self._expect("STATUS", timeout_s).split()
+        return mode, int(recoveries), control, client == "yes"
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

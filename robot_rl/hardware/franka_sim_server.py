@@ -4,10 +4,16 @@ Run as a child process by :class:`robot_rl.hardware.franka_sim.FrankySimPeer` so
 driver (``franky`` / libfranka) is exercised against a protocol-level peer on loopback. franky-sim
 does not model reflexes, so this server adds one: on ``reflex`` (a line on stdin) the running motion
 is aborted with libfranka's ``kReflexAborted`` status and the state reports robot mode ``Reflex``
-with an error flag until the client calls automatic error recovery, as a real arm would.
+with an error flag until the client calls automatic error recovery, as a real arm would. It can also
+stop answering, to test the driver's deadlines: ``mute gripper`` executes gripper commands but never
+replies (what franky-sim itself does to a gripper command that a second one preempts); ``mute robot``
+leaves the arm's TCP commands unread (a controller that hangs) while state still streams over UDP.
 
 Protocol on stdin/stdout, one line each: prints ``READY <host>`` once listening; ``reflex`` ->
-``ACK reflex``; ``status`` -> ``STATUS <mode> <recoveries>``; ``quit`` (or EOF) stops it.
+``ACK reflex``; ``mute gripper`` / ``mute robot`` / ``unmute`` -> ``ACK <the same>``; ``status`` ->
+``STATUS <mode> <recoveries> <control> <client>`` (mode ``ok``/``reflex``; control: the arm's control
+mode, e.g. ``IDLE``; client ``yes``/``no``: whether a libfranka client is connected); ``quit`` (or EOF)
+stops it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,33 @@ class FaultInjectingServer(FrankaRobotServer):
         self._pending_reflex = False
         self.in_reflex = False
         self.recoveries = 0
+        self.robot_muted = False
+        self.gripper_muted = False
+
+    def mute_gripper_replies(self) -> None:
+        """Gripper commands run but their replies are dropped (wraps the gripper server's starts)."""
+        gripper = self.gripper_server
+        for name in ("start_move", "start_grasp"):
+            start = getattr(gripper, name)
+
+            def muted(*args, _start=start, **kwargs) -> None:
+                _start(*args, **kwargs)
+                if self.gripper_muted:
+                    gripper._pending_command_id = None
+                    gripper._pending_tcp_socket = None
+
+            setattr(gripper, name, muted)
+
+    def process_commands(self) -> None:
+        if not self.robot_muted:
+            super().process_commands()
+            return
+        # the arm's TCP commands stay unread; UDP commands, the motion in progress and the gripper go on
+        self._pre_process_commands()
+        self._process_udp_commands()
+        self._post_process_commands()
+        if self.gripper_server is not None:
+            self.gripper_server.process_commands()
 
     def request_reflex(self) -> None:
         with self._lock:
@@ -105,6 +138,7 @@ def serve(host: str, realtime: float) -> None:
     stop = threading.Event()
     try:
         server.init()
+        server.mute_gripper_replies()
         sim.start()
 
         def loop() -> None:
@@ -124,9 +158,15 @@ def serve(host: str, realtime: float) -> None:
             if cmd == "reflex":
                 server.request_reflex()
                 print("ACK reflex", flush=True)
+            elif cmd in ("mute gripper", "mute robot", "unmute"):
+                server.gripper_muted = cmd == "mute gripper" or (server.gripper_muted and cmd != "unmute")
+                server.robot_muted = cmd == "mute robot" or (server.robot_muted and cmd != "unmute")
+                print(f"ACK {cmd}", flush=True)
             elif cmd == "status":
                 mode = "reflex" if server.in_reflex else "ok"
-                print(f"STATUS {mode} {server.recoveries}", flush=True)
+                control = server._FrankaRobotServer__control_mode.name  # franky-sim keeps it private
+                client = "yes" if server.tcp_connected else "no"
+                print(f"STATUS {mode} {server.recoveries} {control} {client}", flush=True)
             elif cmd == "quit":
                 break
         stop.set()

@@ -7,12 +7,15 @@ key press is never lost between control ticks. pynput needs an X display (``DISP
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import time
 from dataclasses import dataclass
 
 from robot_rl.hardware.errors import DeviceError, require
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,25 @@ def key_name(key: object) -> str:
         return char.lower()
     name = getattr(key, "name", None)
     return name or str(key)
+
+
+def _disable_record_context(listener: object) -> None:
+    """Disable the X RECORD context a pynput xorg listener blocks on, from a connection of our own
+    (pynput sends its own disable on the blocked connection, where it waits for the next event)."""
+    context = getattr(listener, "_context", None)
+    if context is None:
+        return
+    try:
+        import Xlib.display
+
+        display = Xlib.display.Display()
+        try:
+            display.record_disable_context(context)
+            display.sync()
+        finally:
+            display.close()
+    except Exception as exc:  # the listener then ends with the next key press or the display
+        log.debug("keyboard: could not disable the X record context: %s", exc)
 
 
 class KeyboardTeleop:
@@ -53,7 +75,12 @@ class KeyboardTeleop:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
-            listener.join(timeout=2.0)
+            listener.join(timeout=0.2)
+            if listener.is_alive():  # pynput's X listener only sees the stop at the next X event: end it now
+                _disable_record_context(listener)
+                listener.join(timeout=5.0)
+            if listener.is_alive():
+                log.warning("keyboard listener still running 5 s after stop (X server unresponsive?)")
 
     def __enter__(self) -> KeyboardTeleop:
         return self.start()

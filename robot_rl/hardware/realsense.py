@@ -2,7 +2,10 @@
 
 One capture thread per camera keeps only the newest frame (cropped and resized to the policy's size,
 depth aligned to colour when enabled) with its host arrival time (``time.monotonic()``) and the
-device's hardware timestamp. ``read_latest(max_age_s)`` never returns old data: it raises
+device's hardware timestamp. A depth frame is served only with the colour frame of its own instant
+(hardware timestamps within half a frame period): librealsense's syncer lets unmatched pairs through
+when frames arrive late (seen on playback under load), and such a pair is dropped (``frames_dropped``),
+never served. ``read_latest(max_age_s)`` never returns old data: it raises
 :class:`StaleFrameError`. No frames for ``camera.reconnect_s`` counts as unplugged: the thread reports
 it (``status``), and keeps restarting the pipeline until the camera is back, without restarting the
 stack. A recording (``camera.playback``) replaces the device and goes through the same pipeline.
@@ -51,7 +54,8 @@ class RealSenseCamera(Camera):
         self.crop = list(cfg.crops.get(name) or centre_square(cfg.capture_width, cfg.capture_height))
         self.status = "disconnected"
         self.reconnects = 0
-        self.frames_received = 0
+        self.frames_received = 0  # frames served so far; the newest one's ``index``
+        self.frames_dropped = 0  # colour + depth pairs from different instants, not served
         self._rs = None
         self._pipeline = None
         self._align = None
@@ -154,21 +158,29 @@ class RealSenseCamera(Camera):
                 self._reconnect()
                 continue
             arrival = time.monotonic()
-            if self._align is not None:
-                frames = self._align.process(frames)
             color = frames.get_color_frame()
             if not color:
                 continue
+            if self._align is not None:
+                d = frames.get_depth_frame()
+                if not d or abs(d.get_timestamp() - color.get_timestamp()) > 500.0 / self.cfg.fps:
+                    self.frames_dropped += 1
+                    self.status = f"streaming; dropped {self.frames_dropped} colour/depth pairs from different instants"
+                    continue
+                frames = self._align.process(frames)
+                color = frames.get_color_frame()
             image = crop_resize(np.asanyarray(color.get_data()), self.crop, size)
             depth = None
             if self._align is not None:
                 d = frames.get_depth_frame()
-                depth = crop_resize(np.asanyarray(d.get_data()), self.crop, size, nearest=True) if d else None
-            self.frames_received += 1
-            frame = Frame(image=image, stamp=arrival, index=self.frames_received, depth=depth,
+                depth = crop_resize(np.asanyarray(d.get_data()), self.crop, size, nearest=True)
+            index = self.frames_received + 1
+            frame = Frame(image=image, stamp=arrival, index=index, depth=depth,
                           hw_stamp_ms=float(color.get_timestamp()))
             with self._lock:
                 self._latest = frame
+            self.status = "streaming"
+            self.frames_received = index  # after _latest: the served frame is never older than this count
 
     def _reconnect(self) -> None:
         """No frames: report the camera as lost, then retry until it is back (or we are stopped)."""

@@ -9,7 +9,6 @@ import pytest
 from robot_rl.cli.main import main
 
 
-@pytest.mark.slow  # uses the Franka backend: see the note in test_franka.py
 def test_bench_hardware_writes_table_and_json(tmp_path, capsys):
     pytest.importorskip("franky", reason="franky-control is not installed")
     pytest.importorskip("pyrealsense2", reason="pyrealsense2 is not installed")

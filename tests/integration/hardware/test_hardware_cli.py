@@ -8,7 +8,6 @@ import pytest
 from robot_rl.cli.main import main
 
 
-@pytest.mark.slow  # shares the franky-sim session with test_franka.py
 def test_doctor_reports_franky_sim_mode_and_missing_devices(franky_sim, capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     rc = main(["doctor", "--franka-mode", "--strict", "robot=fr3_real", f"robot.ip={franky_sim.host}",
@@ -19,6 +18,26 @@ def test_doctor_reports_franky_sim_mode_and_missing_devices(franky_sim, capsys, 
     assert "fix: plug it in or set camera.serials.wrist" in out
     assert "DISPLAY not set" in out and "mujoco gl" in out
     assert rc == 1  # --strict: the config's cameras are missing
+
+
+def test_doctor_contacts_the_robot_only_when_asked(capsys, monkeypatch):
+    """fr3_real's robot.ip (172.16.0.2) comes from the config, not the command line: not contacted."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"doctor contacted the network: {args}")
+
+    monkeypatch.setattr("socket.create_connection", refuse)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    rc = main(["doctor", "--strict", "robot=fr3_real", "camera=sim_pair"])
+    out = capsys.readouterr().out
+    assert "skipped  franka" in out and "robot.ip=172.16.0.2 not contacted" in out and "--probe-robot" in out
+    assert rc == 0  # not probed is not missing
+
+
+def test_doctor_help_documents_the_probe(capsys):
+    with pytest.raises(SystemExit):
+        main(["doctor", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--probe-robot" in out and "without this flag (or --franka-mode, or robot.ip=... on the command line)" in out
 
 
 def test_doctor_reports_an_unreachable_franka(capsys):

@@ -4,6 +4,7 @@ with librealsense's software device and recorder (no camera on these machines)."
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 
 import numpy as np
@@ -51,50 +52,75 @@ def test_recording_plays_back_pixel_exact(recording):
     cfg = rs.config()
     cfg.enable_device_from_file(str(path), repeat_playback=False)
     pipe = rs.pipeline()
-    pipe.start(cfg).get_device().as_playback().set_real_time(False)
+    playback = pipe.start(cfg).get_device().as_playback()
+    playback.set_real_time(False)  # paced by this reader: nothing is lost to a slow (loaded) consumer
     seen = set()
+    deadline = time.monotonic() + 60.0
     try:
-        while (got := pipe.try_wait_for_frames(1000))[0]:
-            fs = got[1]
+        while True:  # until the playback reports its end (not until a pause in delivery)
+            ok, fs = pipe.try_wait_for_frames(200)
+            if not ok:
+                if playback.current_status() == rs.playback_status.stopped:
+                    break
+                assert time.monotonic() < deadline, f"playback still running after 60 s ({len(seen)} frames)"
+                continue
             c, d = fs.get_color_frame(), fs.get_depth_frame()
             i = c.get_frame_number()
             np.testing.assert_array_equal(np.asanyarray(c.get_data()), color[i])
-            np.testing.assert_array_equal(np.asanyarray(d.get_data()), depth[i])
+            np.testing.assert_array_equal(np.asanyarray(d.get_data()), depth[d.get_frame_number()])
             seen.add(i)
     finally:
         pipe.stop()
-    assert len(seen) > N // 2  # every frame delivered is exact; the pipeline's syncer may skip some
+    # every frame delivered is exact; the pipeline's syncer skips some, more under load (80 of 90 seen here)
+    assert len(seen) > N // 2
+
+
+def _newer(cam, than: int, max_age_s: float = 5.0):
+    """The newest frame once it is newer than frame ``than`` (a probe for wait_for)."""
+    try:
+        f = cam.read_latest(max_age_s=max_age_s)
+    except StaleFrameError:  # between two playbacks of the recording
+        return None
+    return f if f.index > than else None
 
 
 def test_camera_serves_newest_cropped_resized_frames(recording, cam_cfg):
+    """Every frame served is the crop + resize of the recorded frame its hardware timestamp names, pixel
+    for pixel, with the depth of that same frame; reads return the newest frame (whatever playback timing
+    and dropped frames were)."""
     path, color, depth = recording
     crop = [8, 0, 48, 48]
     cfg = dataclasses.replace(cam_cfg, crops={"wrist": crop})
     with RealSenseCamera("wrist", cfg, recording=path) as cam:
-        f1 = cam.read_latest()
-        assert f1.image.shape == (32, 32, 3) and f1.image.dtype == np.uint8 and f1.depth.shape == (32, 32)
-        k = round(f1.hw_stamp_ms * FPS / 1000.0)  # frame i was stamped i / fps s
-        assert abs(f1.hw_stamp_ms - k * 1000.0 / FPS) < 1e-3
-        np.testing.assert_array_equal(f1.image, crop_resize(color[k], crop, (32, 32)))
-        # depth went through rs.align onto the colour stream; with equal intrinsics and no baseline it is the
-        # identity up to librealsense's pixel rounding (a few holes), so nearly all depths match exactly
-        same = f1.depth == crop_resize(depth[k], crop, (32, 32), nearest=True)
-        assert f1.depth.dtype == np.uint16 and same.mean() > 0.9
-        f2 = wait_for(lambda: (f := cam.read_latest(max_age_s=1.0)).index > f1.index + 2 and f, 2.0, "newer frames")
-        assert f2.stamp > f1.stamp
-        assert f2.hw_stamp_ms > f1.hw_stamp_ms or cam.reconnects > 0  # (unless the 3 s recording restarted)
-        assert time.monotonic() - f2.stamp < 0.2
+        served = []
+        while len(served) < 8:
+            served.append(wait_for(lambda: _newer(cam, served[-1].index if served else 0), 10.0, "a newer frame"))
+            received = cam.frames_received
+            latest = cam.read_latest(max_age_s=5.0)
+            assert latest.index >= received >= served[-1].index  # never older than the newest delivered
+        for f in served:
+            assert f.image.shape == (32, 32, 3) and f.image.dtype == np.uint8
+            assert f.depth.shape == (32, 32) and f.depth.dtype == np.uint16
+            k = round(f.hw_stamp_ms * FPS / 1000.0)  # frame i was stamped i / fps s
+            assert 0 <= k < N and abs(f.hw_stamp_ms - k * 1000.0 / FPS) < 1e-3
+            np.testing.assert_array_equal(f.image, crop_resize(color[k], crop, (32, 32)))
+            # depth went through rs.align onto the colour stream; with equal intrinsics and no baseline it is the
+            # identity up to librealsense's pixel rounding (a few holes), so nearly all depths match exactly
+            assert (f.depth == crop_resize(depth[k], crop, (32, 32), nearest=True)).mean() > 0.9
+        for a, b in itertools.pairwise(served):
+            assert b.stamp >= a.stamp
+            assert b.hw_stamp_ms > a.hw_stamp_ms or cam.reconnects > 0  # (unless the 3 s recording restarted)
 
 
 def test_end_of_stream_goes_stale_then_reconnects(recording, cam_cfg):
     """A recording that ends behaves like an unplugged camera: stale, reported, then recovered."""
     path, *_ = recording
     with RealSenseCamera("wrist", cam_cfg, recording=path) as cam:
-        wait_for(lambda: cam.status.startswith("lost"), 5.0, "camera reported lost")
-        with pytest.raises(StaleFrameError, match="old"):
-            cam.read_latest(max_age_s=0.1)
-        wait_for(lambda: cam.reconnects >= 1 and cam.status == "streaming", 5.0, "reconnected")
-        wait_for(lambda: _fresh(cam), 5.0, "fresh frames after reconnect")
+        # the window between "lost" and the restarted playback's first frame is short: one probe sees both
+        message = wait_for(lambda: _stale_message(cam, 0.1), 15.0, "stale frames reported as lost")
+        assert "old" in message and "lost: no frames" in message
+        wait_for(lambda: cam.reconnects >= 1 and cam.status == "streaming", 10.0, "reconnected")
+        wait_for(lambda: _fresh(cam), 10.0, "fresh frames after reconnect")
 
 
 def test_unplug_and_replug_without_restarting(recording, cam_cfg, tmp_path):
@@ -103,11 +129,11 @@ def test_unplug_and_replug_without_restarting(recording, cam_cfg, tmp_path):
     copy.write_bytes(path.read_bytes())
     with RealSenseCamera("wrist", cam_cfg, recording=copy) as cam:
         copy.rename(tmp_path / "unplugged.db3")
-        wait_for(lambda: "not found" in cam.status, 5.0, "camera reported missing")
+        wait_for(lambda: "not found" in cam.status, 15.0, "camera reported missing")  # after the 3 s playback
         with pytest.raises(StaleFrameError):
             cam.read_latest()
         (tmp_path / "unplugged.db3").rename(copy)
-        wait_for(lambda: _fresh(cam), 5.0, "frames after replug")
+        wait_for(lambda: _fresh(cam), 10.0, "frames after replug")
 
 
 def test_unknown_serial_fails_at_start_listing_connected(cam_cfg):
@@ -124,10 +150,22 @@ def test_two_cameras_by_name(recording, cam_cfg, tmp_path):
     cams = open_cameras(cfg)
     try:
         assert set(cams) == {"wrist", "front"}
-        assert all(c.read_latest().image.shape == (32, 32, 3) for c in cams.values())
+        for c, frames in ((cams["wrist"], recording[1]), (cams["front"], color)):  # each its own recording
+            f = wait_for(lambda c=c: _fresh(c) and c.read_latest(max_age_s=5.0), 10.0, f"{c.name} fresh frame")
+            k = round(f.hw_stamp_ms * FPS / 1000.0)
+            np.testing.assert_array_equal(f.image, crop_resize(frames[k], c.crop, (32, 32)))
     finally:
         for c in cams.values():
             c.disconnect()
+
+
+def _stale_message(cam, max_age_s: float) -> str | None:
+    """The StaleFrameError a reader gets now, if the camera also reports itself lost."""
+    try:
+        cam.read_latest(max_age_s=max_age_s)
+    except StaleFrameError as exc:
+        return str(exc) if "lost" in str(exc) else None
+    return None
 
 
 def _fresh(cam) -> bool:
