@@ -9,15 +9,17 @@ lives here; the parent calls in with a deadline and kills this process when one 
 
 Protocol, over the socket pair given as ``argv[1]`` (a :class:`multiprocessing.connection.Connection`,
 pickled messages): the parent sends ``(op, args)``, this process answers each with ``("ok", value)`` or
-``("err", kind, message)``; kind is ``"control"`` (an error of a motion, ``franky.ControlException``),
-``"realtime"``, ``"network"`` or ``"other"``. Gripper commands run one at a time in a thread of their own
-(the newest waiting command replaces an older waiting one; a running one is never preempted, because
-a gripper command sent while another runs may leave the first one without a reply), and another thread
-reads the gripper width; ``state`` reports both, with when the running gripper command began, so the
-parent can put a deadline on it too. (franky's ``grasp_async``/``move_async`` send the new command
-before waiting for the running one; franky-sim never answers a command that a newer one preempted, so
-the first future never completes and the next async call waits for it for ever: the hang this design
-replaced.)
+``("err", kind, message)``; kind is ``"control"`` (an error of a motion: ``franky.ControlException``, or
+a RuntimeError of franky's trajectory planner), ``"realtime"``, ``"network"`` or ``"other"``.
+
+Gripper commands run one at a time in a thread of their own (the newest waiting command replaces an
+older waiting one; a running one is never preempted, because a gripper command sent while another runs
+may leave the first one without a reply), and another thread reads the gripper width; ``state`` reports
+both, with when the running gripper command began, so the parent can put a deadline on it too.
+
+(franky's ``grasp_async``/``move_async`` send the new command before waiting for the running one;
+franky-sim never answers a command that a newer one preempted, so the first future never completes and
+the next async call waits for it for ever: the hang this design replaced.)
 """
 
 from __future__ import annotations
@@ -39,6 +41,19 @@ def error_names(errors: object) -> list[str]:
         if not name.startswith("_") and getattr(errors, name, False) is True:
             names.append(name)
     return names
+
+
+class MotionFailed(Exception):
+    """A motion ended with an error franky reports as a plain RuntimeError (e.g. its trajectory planner's
+    "Motion planner failed with error code -111", met on near-zero moves): reported like a ControlException."""
+
+
+def _motion(call):
+    """Runs a motion call, reporting franky's RuntimeErrors as :class:`MotionFailed`."""
+    try:
+        return call()
+    except RuntimeError as exc:
+        raise MotionFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
 class GripperWorker:
@@ -131,16 +146,17 @@ class Worker:
 
     def op_move_cartesian(self, pos: np.ndarray, quat_xyzw: np.ndarray) -> None:
         f = self.franky
-        self.robot.move(f.CartesianMotion(f.Affine(pos, quat_xyzw), f.ReferenceType.Absolute), asynchronous=True)
+        motion = f.CartesianMotion(f.Affine(pos, quat_xyzw), f.ReferenceType.Absolute)
+        _motion(lambda: self.robot.move(motion, asynchronous=True))
 
     def op_move_joints(self, q: np.ndarray) -> None:
-        self.robot.move(self.franky.JointMotion(q), asynchronous=True)
+        _motion(lambda: self.robot.move(self.franky.JointMotion(q), asynchronous=True))
 
     def op_join(self, timeout_s: float) -> bool:
-        return bool(self.robot.join_motion(timeout_s))
+        return bool(_motion(lambda: self.robot.join_motion(timeout_s)))
 
     def op_poll_motion(self) -> None:
-        self.robot.poll_motion()
+        _motion(self.robot.poll_motion)
 
     def op_recover(self) -> bool:
         ok = self.robot.recover_from_errors()
@@ -160,7 +176,7 @@ class Worker:
 
 def _kind(exc: BaseException) -> str:
     name = type(exc).__name__
-    if name == "ControlException":
+    if name in ("ControlException", "MotionFailed"):
         return "control"
     if name == "RealtimeException":
         return "realtime"

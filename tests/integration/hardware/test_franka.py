@@ -182,11 +182,12 @@ def _dropped(franky_sim) -> bool:
 
 def test_gripper_command_without_answer_faults_and_stops_the_arm(real_cfg, franky_sim, muted):
     cfg = dataclasses.replace(real_cfg.robot, ip=franky_sim.host)
-    with FrankaRobot(cfg, gripper_timeout_s=2.0) as robot:
-        robot.reset()
+    with FrankaRobot(cfg) as robot:
+        robot.reset()  # (with the default deadline: a full stroke takes ~1.6 s, longer on a loaded machine)
+        default_timeout, robot.gripper_timeout_s = robot.gripper_timeout_s, 2.0
         muted("gripper")
-        robot.send_action(np.array([0, 0, 0, 0, 0, 0, 1.0], dtype=np.float32))  # grasp: runs, never answered
         t0 = time.monotonic()
+        robot.send_action(np.array([0, 0, 0, 0, 0, 0, 1.0], dtype=np.float32))  # grasp: runs, never answered
         held = robot.read_state().ee_pos
         # nobody needs to call anything: the watchdog thread puts the deadline on the gripper command
         wait_for(lambda: not robot.connected, 2.0 + robot.call_timeout_s + 2.0, "connection dropped")
@@ -198,6 +199,7 @@ def test_gripper_command_without_answer_faults_and_stops_the_arm(real_cfg, frank
         muted("none")
         robot.connect()  # recovers without restarting anything else
         np.testing.assert_allclose(robot.read_state().ee_pos, held, atol=1e-3)  # the arm held where it was
+        robot.gripper_timeout_s = default_timeout
         robot.reset()
         assert robot.read_state().gripper_width > 0.075
 
@@ -234,8 +236,9 @@ def test_connect_to_a_controller_that_never_answers_fails_in_time(real_cfg, fran
 
 
 def test_set_gripper_wait_has_a_deadline(real_cfg, franky_sim, muted):
-    with FrankaRobot(dataclasses.replace(real_cfg.robot, ip=franky_sim.host), gripper_timeout_s=1.0) as robot:
+    with FrankaRobot(dataclasses.replace(real_cfg.robot, ip=franky_sim.host)) as robot:
         robot.reset()
+        robot.gripper_timeout_s = 1.0
         muted("gripper")
         with pytest.raises(DeviceFaultError, match="gripper's grasp got no answer within 1 s"):
             robot.set_gripper(1.0, wait=True)
