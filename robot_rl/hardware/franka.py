@@ -9,8 +9,10 @@ thread stops the arm when commands stop arriving; reflex errors are recovered au
 :class:`DeviceFaultError` stops the stack.
 
 No call here can block for ever. libfranka waits for some replies with no deadline (connect, error
-recovery, stop, gripper commands), so franky runs in a child process (:mod:`robot_rl.hardware.franka_worker`)
-and every call into it has a deadline; a gripper command has one too (``gripper_timeout_s``). When a
+recovery, stop, gripper commands), so franky runs in a child process (:mod:`robot_rl.hardware.franka_worker`,
+reached through :mod:`robot_rl.hardware.franka_link`) and every call into it has a deadline; a gripper
+command has one too (``gripper_timeout_s``). The state is a read of memory the worker updates every few
+ms (so ``read_state`` runs at thousands of Hz); if updates stop, it waits ``call_timeout_s``. When a
 deadline passes the driver records the fault, kills that process, which drops the FCI connection and so
 stops the arm (a real FR3 stops when its connection is lost; it is first told to stop where it still
 can be), and raises :class:`DeviceFaultError`; ``connect()`` starts afresh.
@@ -21,26 +23,27 @@ from __future__ import annotations
 import logging
 import math
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import numpy as np
 
 from robot_rl.config.schema import RobotConfig
 from robot_rl.control.rotations import quat_to_mat
 from robot_rl.control.safety import ClipReport, SafetyLimits, Watchdog
+from robot_rl.hardware import franka_worker as fw
 from robot_rl.hardware.deadline import DeadlineExceeded, wait_for
 from robot_rl.hardware.errors import DeviceError, DeviceFaultError, DeviceNotFoundError, require
+from robot_rl.hardware.franka_link import LinkLost, MotionError, WorkerLink
 from robot_rl.hardware.robot import Robot, RobotState, SentCommand
 
 log = logging.getLogger(__name__)
 
 GRIPPER_HYSTERESIS = 0.5  # |gripper action| beyond this closes / opens; in between keeps the last command
 WIDTH_MAX_AGE_S = 1.0  # a gripper width older than this is reported as NaN (its state stopped arriving)
+STATE_MAX_AGE_S = 0.5  # an older state sample makes read_state wait (up to call_timeout_s) for a newer one
+CHANGING_OPS = frozenset({"recover", "stop", "move_cartesian", "move_joints", "join", "gripper"})
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,6 @@ class FaultRecord:
     message: str
     errors: tuple[str, ...]
     recovered: bool
-
-
-class MotionError(DeviceError):
-    """An error of an asynchronous motion (libfranka's ControlException), reported by the worker."""
 
 
 class FrankaRobot(Robot):
@@ -75,15 +74,15 @@ class FrankaRobot(Robot):
         self.watchdog = Watchdog(cfg.watchdog_s)
         self.faults: list[FaultRecord] = []
         self.reflex_count = 0
-        self._proc: subprocess.Popen | None = None
-        self._conn: Connection | None = None
+        self._link = WorkerLink()
         self._fault: str | None = None  # set once the worker was dropped: every later command raises it
-        self._gripper: dict = {}  # the worker's last gripper status
+        self._names: dict = {}  # what the block's mode and error codes stand for
+        self._fresh_after = 0.0  # read_state returns samples taken after this (set by commands that change it)
         self._gripper_closed: bool | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.RLock()  # one command at a time: control thread vs watchdog thread
-        self._rpc = threading.Lock()  # one call in flight on the worker's connection
+        self._fault_lock = threading.Lock()
 
     # lifecycle -------------------------------------------------------------------------------------------
     def connect(self) -> None:
@@ -91,14 +90,14 @@ class FrankaRobot(Robot):
         self.disconnect()
         self._check_reachable()
         self._fault = None
-        self._start_worker()
+        self._gripper_closed = None  # unknown until the first gripper command
+        self._link.start()
         try:
-            self._call("connect", self.cfg.ip, self.cfg.realtime, self.cfg.dynamics_factor,
-                       timeout_s=self.connect_timeout_s, what="connecting")
-            self._gripper = self._call("state")["gripper"]
+            self._names = self._call("connect", self.cfg.ip, self.cfg.realtime, self.cfg.dynamics_factor,
+                                     timeout_s=self.connect_timeout_s, what="connecting")
         except DeviceError as exc:
-            self._kill_worker()
-            text = str(exc)
+            self._link.kill()
+            text = self.faults[-1].message if self._fault is not None else str(exc)  # without _fail's own fix
             if "RealtimeException" in text:
                 raise DeviceNotFoundError(
                     f"Franka at {self.cfg.ip}: {text}. Fix: run on a PREEMPT_RT kernel with rtprio rights, or set "
@@ -116,27 +115,51 @@ class FrankaRobot(Robot):
             t.join(timeout=2.0)
         self._threads = []
         self.watchdog.disarm()
-        if self._conn is not None and self._fault is None:
-            try:
-                self._call("close", timeout_s=2.0, what="closing")
-            except DeviceError as exc:
-                log.debug("disconnect: %s", exc)
-        self._kill_worker()
+        self._link.close()
 
     @property
     def connected(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._link.alive
 
     # state -----------------------------------------------------------------------------------------------
     def read_state(self) -> RobotState:
-        s = self._call("state")
-        self._gripper = g = s["gripper"]
-        self._check_gripper_deadline(g)
-        x, y, z, w = s["quat_xyzw"]
+        """The newest state sample (published by the worker every few ms): a memory read, which waits only
+        for a sample newer than the last command (a few ms) or, if samples stop, until call_timeout_s."""
+        v = self._sample()
+        errors = tuple(n for n, bit in zip(self._names["errors"], v[fw.ERRORS:], strict=False) if bit)
+        self._check_gripper_deadline(v)
+        x, y, z, w = v[fw.QUAT]
         quat = np.array([w, x, y, z]) * (1.0 if w >= 0 else -1.0)
-        width = g["width"] if time.monotonic() - g["width_stamp"] < WIDTH_MAX_AGE_S else math.nan
-        return RobotState(ee_pos=s["pos"], ee_quat=quat, gripper_width=width, joint_pos=s["q"], joint_vel=s["dq"],
-                          stamp=time.monotonic(), ee_mat=quat_to_mat(quat), mode=s["mode"], errors=tuple(s["errors"]))
+        width = v[fw.G_WIDTH] if time.monotonic() - v[fw.G_WIDTH_STAMP] < WIDTH_MAX_AGE_S else math.nan
+        return RobotState(ee_pos=v[fw.POS].copy(), ee_quat=quat, gripper_width=float(width), joint_pos=v[fw.Q].copy(),
+                          joint_vel=v[fw.DQ].copy(), stamp=float(v[fw.STAMP]), ee_mat=quat_to_mat(quat),
+                          mode=self._names["modes"].get(int(v[fw.MODE]), "Other"), errors=errors)
+
+    def _sample(self) -> np.ndarray:
+        """A consistent copy of the state block, stamped after the last command and at most
+        STATE_MAX_AGE_S old; raises (dropping the connection) if none comes within call_timeout_s."""
+        deadline = None
+        while True:
+            block = self._link.state
+            if self._fault is not None:
+                raise DeviceFaultError(self._fault)
+            if block is None:
+                raise DeviceFaultError("Franka is not connected: call connect() first")
+            seq = block[fw.SEQ]
+            v = block.copy()
+            if seq % 2 == 0 and block[fw.SEQ] == seq:
+                now = time.monotonic()
+                if v[fw.STAMP] >= max(self._fresh_after, now - STATE_MAX_AGE_S):
+                    return v
+            else:
+                now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.call_timeout_s
+            elif now > deadline:
+                raise self._fail(f"no robot state for {now - v[fw.STAMP]:.1f} s (libfranka stopped delivering it)")
+            elif not self._link.alive:
+                raise self._fail("the libfranka process ended")
+            time.sleep(0.0005)
 
     # commands --------------------------------------------------------------------------------------------
     def send_action(self, action: np.ndarray) -> SentCommand:
@@ -186,7 +209,7 @@ class FrankaRobot(Robot):
             seq = self._command_gripper(command)
             if wait and seq is not None:
                 try:
-                    wait_for(lambda: self.read_state() and self._gripper["done_seq"] >= seq,
+                    wait_for(lambda: self.read_state() and self._link.state[fw.G_DONE_SEQ] >= seq,
                              self.gripper_timeout_s + self.call_timeout_s, "gripper command done", poll_s=0.01)
                 except DeadlineExceeded as exc:  # read_state raises first, unless the worker kept restarting it
                     raise self._fail(f"gripper command got no answer ({exc})") from exc
@@ -202,71 +225,38 @@ class FrankaRobot(Robot):
             log.warning("Franka stop: %s", exc)
 
     # internals -------------------------------------------------------------------------------------------
-    def _start_worker(self) -> None:
-        parent, child = socket.socketpair()
-        try:
-            self._proc = subprocess.Popen([sys.executable, "-m", "robot_rl.hardware.franka_worker",
-                                           str(child.fileno())], pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
-        finally:
-            child.close()
-        self._conn = Connection(parent.detach())
-
-    def _kill_worker(self) -> None:
-        proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
-        if conn is not None:
-            conn.close()
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.wait(timeout=0.5)  # after "close" it exits by itself
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5.0)
-
     def _call(self, op: str, *args, timeout_s: float | None = None, what: str = ""):
         """One call into the worker; raises :class:`DeviceFaultError` (after dropping the connection,
-        which stops the arm) when no answer comes within the deadline."""
-        timeout = self.call_timeout_s if timeout_s is None else timeout_s
-        what = what or op
+        which stops the arm) when no answer comes within the deadline (``call_timeout_s`` by default)."""
         if self._fault is not None:
             raise DeviceFaultError(self._fault)
-        if not self._rpc.acquire(timeout=timeout + self.connect_timeout_s):  # the holder has a deadline too
-            raise DeviceFaultError(f"Franka: {what}: another call into libfranka did not return")
         try:
-            conn = self._conn
-            if conn is None:
-                raise DeviceFaultError(self._fault or "Franka is not connected: call connect() first")
-            try:
-                conn.send((op, args))
-                if not conn.poll(timeout):
-                    raise self._fail(f"libfranka gave no answer to {what} within {timeout:g} s")
-                reply = conn.recv()
-            except (EOFError, OSError) as exc:
-                raise self._fail(f"the libfranka process ended during {what} ({exc!r})") from exc
-        finally:
-            self._rpc.release()
-        if reply[0] == "ok":
-            return reply[1]
-        _, kind, message = reply
-        raise (MotionError if kind == "control" else DeviceError)(message)
+            value = self._link.call(op, *args, timeout_s=self.call_timeout_s if timeout_s is None else timeout_s,
+                                    what=what or op)
+        except LinkLost as exc:
+            raise self._fail(str(exc)) from exc
+        if op in CHANGING_OPS:
+            self._fresh_after = time.monotonic()
+        return value
 
     def _fail(self, what: str) -> DeviceFaultError:
-        """A deadline passed: record it, drop the connection (the arm stops) and return the error to raise."""
-        self._fault = (f"Franka: {what}; dropped the connection to {self.cfg.ip}, which stops the arm. Fix: check "
-                       "the network and the robot's state in Desk, then connect() again (robot-rl doctor)")
+        """A deadline passed: record it, drop the connection (the arm stops) and return the error to raise.
+        Only the first fault counts: a call that was cut off by it reports that fault too."""
+        with self._fault_lock:
+            if self._fault is not None:
+                return DeviceFaultError(self._fault)
+            self._fault = (f"Franka: {what}; dropped the connection to {self.cfg.ip}, which stops the arm. Fix: "
+                           "check the network and the robot's state in Desk, then connect() again (robot-rl doctor)")
         log.error("%s", self._fault)
         self.faults.append(FaultRecord(time.monotonic(), what, (), recovered=False))
         self.watchdog.disarm()
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        self._kill_worker()
+        self._link.kill()
         return DeviceFaultError(self._fault)
 
-    def _check_gripper_deadline(self, g: dict) -> None:
-        busy = g.get("busy")
-        if busy is None or time.monotonic() - busy[2] <= self.gripper_timeout_s:
+    def _check_gripper_deadline(self, v: np.ndarray) -> None:
+        op = fw.GRIPPER_OPS[int(v[fw.G_BUSY_OP])]
+        if not op or time.monotonic() - v[fw.G_BUSY_SINCE] <= self.gripper_timeout_s:
             return
-        op = busy[1]
         what = f"the gripper's {op} got no answer within {self.gripper_timeout_s:g} s"
         try:  # the arm's side still answers: stop it before dropping the connection
             self._call("stop", what="stop after a gripper fault")
@@ -348,8 +338,9 @@ class FrankaRobot(Robot):
                             self.watchdog.age(), self.watchdog.timeout_s)
                 self.faults.append(FaultRecord(time.monotonic(), "watchdog: commands stopped arriving", (), True))
                 self.stop()
-            busy = self._gripper.get("busy")
-            if busy is not None and time.monotonic() - busy[2] > self.gripper_timeout_s and self._fault is None:
+            block = self._link.state  # a glance at the shared state: a torn read only delays this by one period
+            if (block is not None and block[fw.G_BUSY_OP] and self._fault is None
+                    and time.monotonic() - block[fw.G_BUSY_SINCE] > self.gripper_timeout_s):
                 try:
                     self.read_state()  # fresh status: raises (and stops the arm) if it is still stuck
                 except DeviceError as exc:

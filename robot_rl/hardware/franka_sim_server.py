@@ -7,10 +7,11 @@ is aborted with libfranka's ``kReflexAborted`` status and the state reports robo
 with an error flag until the client calls automatic error recovery, as a real arm would. It can also
 stop answering, to test the driver's deadlines: ``mute gripper`` executes gripper commands but never
 replies (what franky-sim itself does to a gripper command that a second one preempts); ``mute robot``
-leaves the arm's TCP commands unread (a controller that hangs) while state still streams over UDP.
+leaves the arm's TCP commands unread (a controller that hangs) while state still streams over UDP;
+``mute state`` stops the arm's and the gripper's UDP state packets.
 
 Protocol on stdin/stdout, one line each: prints ``READY <host>`` once listening; ``reflex`` ->
-``ACK reflex``; ``mute gripper`` / ``mute robot`` / ``unmute`` -> ``ACK <the same>``; ``status`` ->
+``ACK reflex``; ``mute gripper`` / ``mute robot`` / ``mute state`` / ``unmute`` -> ``ACK <the same>``; ``status`` ->
 ``STATUS <mode> <recoveries> <control> <client>`` (mode ``ok``/``reflex``; control: the arm's control
 mode, e.g. ``IDLE``; client ``yes``/``no``: whether a libfranka client is connected); ``quit`` (or EOF)
 stops it.
@@ -46,6 +47,7 @@ class FaultInjectingServer(FrankaRobotServer):
         self.recoveries = 0
         self.robot_muted = False
         self.gripper_muted = False
+        self.state_muted = False
 
     def mute_gripper_replies(self) -> None:
         """Gripper commands run but their replies are dropped (wraps the gripper server's starts)."""
@@ -146,7 +148,8 @@ def serve(host: str, realtime: float) -> None:
                 start = time.perf_counter()
                 server.process_commands()
                 sim.step()
-                server.send_state()
+                if not server.state_muted:
+                    server.send_state()
                 if realtime:
                     time.sleep(max(0.0, 0.001 / realtime - (time.perf_counter() - start)))
 
@@ -158,9 +161,10 @@ def serve(host: str, realtime: float) -> None:
             if cmd == "reflex":
                 server.request_reflex()
                 print("ACK reflex", flush=True)
-            elif cmd in ("mute gripper", "mute robot", "unmute"):
-                server.gripper_muted = cmd == "mute gripper" or (server.gripper_muted and cmd != "unmute")
-                server.robot_muted = cmd == "mute robot" or (server.robot_muted and cmd != "unmute")
+            elif cmd in ("mute gripper", "mute robot", "mute state", "unmute"):
+                for what in ("gripper", "robot", "state"):
+                    flag = f"{what}_muted"
+                    setattr(server, flag, cmd == f"mute {what}" or (getattr(server, flag) and cmd != "unmute"))
                 print(f"ACK {cmd}", flush=True)
             elif cmd == "status":
                 mode = "reflex" if server.in_reflex else "ok"

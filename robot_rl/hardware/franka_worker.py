@@ -10,7 +10,10 @@ lives here; the parent calls in with a deadline and kills this process when one 
 Protocol, over the socket pair given as ``argv[1]`` (a :class:`multiprocessing.connection.Connection`,
 pickled messages): the parent sends ``(op, args)``, this process answers each with ``("ok", value)`` or
 ``("err", kind, message)``; kind is ``"control"`` (an error of a motion: ``franky.ControlException``, or
-a RuntimeError of franky's trajectory planner), ``"realtime"``, ``"network"`` or ``"other"``.
+a RuntimeError of franky's trajectory planner), ``"realtime"``, ``"network"`` or ``"other"``. The state is
+not a call: a thread here publishes it a few hundred times a second into a shared memory block
+(``argv[2]``, a memfd; layout below, guarded by a sequence counter), so reading it never waits on
+libfranka nor on this process.
 
 Gripper commands run one at a time in a thread of their own (the newest waiting command replaces an
 older waiting one; a running one is never preempted, because a gripper command sent while another runs
@@ -25,6 +28,7 @@ the next async call waits for it for ever: the hang this design replaced.)
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import socket
 import sys
@@ -32,6 +36,15 @@ import threading
 import time
 
 import numpy as np
+
+# The shared state block: float64 slots. SEQ is odd while a sample is being written.
+SEQ, STAMP, Q, DQ, POS, QUAT, MODE, ERRORS = 0, 1, slice(2, 9), slice(9, 16), slice(16, 19), slice(19, 23), 23, 24
+MAX_ERRORS = 64  # libfranka 0.21 has 41 error flags
+G_WIDTH, G_WIDTH_STAMP, G_BUSY_SEQ, G_BUSY_OP, G_BUSY_SINCE, G_DONE_SEQ = range(ERRORS + MAX_ERRORS,
+                                                                          ERRORS + MAX_ERRORS + 6)
+STATE_SLOTS = G_DONE_SEQ + 1
+GRIPPER_OPS = ("", "grasp", "move")  # G_BUSY_OP codes
+STATE_PERIOD_S = 0.002
 
 
 def error_names(errors: object) -> list[str]:
@@ -81,10 +94,16 @@ class GripperWorker:
             self._cond.notify()
             return self._seq
 
-    def status(self) -> dict:
+    def status(self) -> tuple[float, ...]:
+        """Values for the slots G_WIDTH ... G_DONE_SEQ of the state block."""
         with self._cond:
-            return {"width": self.width, "width_stamp": self.width_stamp, "busy": self.busy,
-                    "done_seq": self.done_seq, "last_result": self.last_result, "error": self.error}
+            seq, op, since = self.busy or (0, "", 0.0)
+            return (self.width, self.width_stamp, seq, GRIPPER_OPS.index(op), since, self.done_seq)
+
+    def _report(self, error: str) -> None:
+        if error != self.error:
+            print(f"franka worker: {error}", file=sys.stderr, flush=True)
+        self.error = error
 
     def _run_commands(self) -> None:
         while True:
@@ -100,15 +119,15 @@ class GripperWorker:
                 ok, error = False, f"gripper {op}: {exc}"
             with self._cond:
                 self.busy, self.done_seq, self.last_result = None, seq, ok
-                self.error = error or self.error
+            if error:
+                self._report(error)
 
     def _read_width(self) -> None:
         while True:
             try:
                 width = float(self.gripper.width)  # libfranka: the next gripper state packet (1 s timeout)
             except Exception as exc:
-                with self._cond:
-                    self.error = f"gripper state: {exc}"
+                self._report(f"gripper state: {exc}")
                 time.sleep(0.5)
                 continue
             with self._cond:
@@ -119,12 +138,14 @@ class GripperWorker:
 class Worker:
     """One franky Robot + Gripper; each ``op_*`` method is one call the parent can make."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: np.ndarray) -> None:
+        self.state = state  # (STATE_SLOTS,) float64 in shared memory
         self.franky = None
         self.robot = None
         self.gripper: GripperWorker | None = None
 
-    def op_connect(self, ip: str, realtime: bool, dynamics_factor: float) -> None:
+    def op_connect(self, ip: str, realtime: bool, dynamics_factor: float) -> dict:
+        """Connects; returns the names the state block's codes stand for."""
         import franky
 
         self.franky = franky
@@ -132,14 +153,41 @@ class Worker:
         self.robot = franky.Robot(ip, realtime_config=rt)
         self.robot.relative_dynamics_factor = dynamics_factor
         self.gripper = GripperWorker(franky.Gripper(ip))
+        errors = self.robot.state.current_errors
+        self._error_attrs = [n for n in dir(type(errors)) if not n.startswith("_")
+                             and isinstance(getattr(errors, n, None), bool)][:MAX_ERRORS]
+        self._modes = {int(m): name for name, m in franky.RobotMode.__members__.items()}
+        self._publish()
+        threading.Thread(target=self._publish_loop, name="franka-state", daemon=True).start()
+        return {"errors": self._error_attrs, "modes": self._modes}
 
-    def op_state(self) -> dict:
+    def _publish(self) -> None:
+        """One state sample into the block (seqlock: SEQ odd while writing)."""
+        stamp = time.monotonic()  # before the read: a sample stamped after a command reflects it
         s = self.robot.state
-        pose = s.O_T_EE
-        return {"q": np.asarray(s.q, dtype=np.float64), "dq": np.asarray(s.dq, dtype=np.float64),
-                "pos": np.asarray(pose.translation, dtype=np.float64),
-                "quat_xyzw": np.asarray(pose.quaternion, dtype=np.float64), "mode": s.robot_mode.name,
-                "errors": error_names(s.current_errors), "gripper": self.gripper.status()}
+        pose, errors = s.O_T_EE, s.current_errors
+        row = np.zeros(STATE_SLOTS)
+        row[STAMP], row[Q], row[DQ] = stamp, s.q, s.dq
+        row[POS], row[QUAT], row[MODE] = pose.translation, pose.quaternion, int(s.robot_mode)
+        row[ERRORS:ERRORS + len(self._error_attrs)] = [getattr(errors, n) for n in self._error_attrs]
+        row[G_WIDTH:G_DONE_SEQ + 1] = self.gripper.status()
+        buf = self.state
+        buf[SEQ] += 1
+        buf[1:] = row[1:]
+        buf[SEQ] += 1
+
+    def _publish_loop(self) -> None:
+        last = ""
+        while True:
+            try:
+                self._publish()
+                last = ""
+            except Exception as exc:  # e.g. libfranka's UDP timeout: the stamp goes stale, the parent sees it
+                if str(exc) != last:
+                    print(f"franka worker: state: {exc}", file=sys.stderr, flush=True)
+                last = str(exc)
+                time.sleep(0.05)
+            time.sleep(STATE_PERIOD_S)
 
     def op_last_motion_errors(self) -> list[str]:
         return error_names(self.robot.state.last_motion_errors)
@@ -192,12 +240,12 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def serve(fd: int) -> None:
+def serve(fd: int, state_fd: int) -> None:
     from multiprocessing.connection import Connection
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     conn = Connection(socket.socket(fileno=fd).detach())
-    worker = Worker()
+    worker = Worker(np.frombuffer(mmap.mmap(state_fd, STATE_SLOTS * 8), dtype=np.float64))
     while True:
         try:
             op, args = conn.recv()
@@ -219,7 +267,7 @@ def serve(fd: int) -> None:
 
 
 def main() -> int:
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), int(sys.argv[2]))
     sys.stdout.flush()
     return 0
 

@@ -226,6 +226,20 @@ def test_controller_that_stops_answering_is_dropped_within_the_deadline(real_cfg
         assert robot.read_state().errors == ()
 
 
+def test_state_that_stops_arriving_faults_within_the_deadline(real_cfg, franky_sim, muted):
+    with FrankaRobot(dataclasses.replace(real_cfg.robot, ip=franky_sim.host), call_timeout_s=1.5) as robot:
+        robot.reset()
+        muted("state")
+        t0 = time.monotonic()
+        with pytest.raises(DeviceFaultError, match=r"no robot state for .* s"):
+            wait_for(lambda: robot.read_state() and False, 10.0, "a fault")  # reads return until samples age
+        assert time.monotonic() - t0 < 0.5 + 1.5 + 2.0 and not robot.connected
+        muted("none")
+        wait_for(lambda: not franky_sim.details()[3], 5.0, "franky-sim: client gone")
+        robot.connect()
+        assert robot.read_state().mode == "Idle"
+
+
 def test_connect_to_a_controller_that_never_answers_fails_in_time(real_cfg, franky_sim, muted):
     muted("robot")
     robot = FrankaRobot(dataclasses.replace(real_cfg.robot, ip=franky_sim.host), connect_timeout_s=2.0)
