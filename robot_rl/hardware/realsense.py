@@ -28,6 +28,10 @@ from robot_rl.hardware.image import centre_square, crop_resize
 
 log = logging.getLogger(__name__)
 
+# librealsense is not safe against two pipelines starting/stopping at once (seen: an abort in
+# pipeline.stop while another camera's playback pipeline restarted): one at a time, process-wide.
+_PIPELINE_LOCK = threading.Lock()
+
 
 def connected_devices() -> dict[str, str]:
     """Serial number -> "name (firmware X)" of every RealSense librealsense can see now."""
@@ -129,13 +133,14 @@ class RealSenseCamera(Camera):
         if c.depth:
             config.enable_stream(rs.stream.depth, c.capture_width, c.capture_height, rs.format.z16, c.fps)
         pipeline = rs.pipeline()
-        try:
-            profile = pipeline.start(config)
-        except RuntimeError as exc:
-            raise DeviceError(f"camera {self.name} ({self._source()}): cannot stream {c.capture_width}x"
-                              f"{c.capture_height} @ {c.fps} fps: {exc}") from exc
-        if self.recording is not None:
-            profile.get_device().as_playback().set_real_time(True)
+        with _PIPELINE_LOCK:
+            try:
+                profile = pipeline.start(config)
+            except RuntimeError as exc:
+                raise DeviceError(f"camera {self.name} ({self._source()}): cannot stream {c.capture_width}x"
+                                  f"{c.capture_height} @ {c.fps} fps: {exc}") from exc
+            if self.recording is not None:
+                profile.get_device().as_playback().set_real_time(True)
         self._align = rs.align(rs.stream.color) if c.depth else None
         self._pipeline = pipeline
         self.status = "streaming"
@@ -143,44 +148,51 @@ class RealSenseCamera(Camera):
     def _stop_pipeline(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
-            try:
-                pipeline.stop()
-            except RuntimeError as exc:
-                log.debug("camera %s: stop: %s", self.name, exc)
+            with _PIPELINE_LOCK:
+                try:
+                    pipeline.stop()
+                except RuntimeError as exc:
+                    log.debug("camera %s: stop: %s", self.name, exc)
 
     def _capture(self) -> None:
         timeout_ms = int(self.cfg.reconnect_s * 1000)
-        size = (self.cfg.width, self.cfg.height)
         while not self._stop.is_set():
             pipeline = self._pipeline
-            ok, frames = (False, None) if pipeline is None else pipeline.try_wait_for_frames(timeout_ms)
-            if not ok:
-                self._reconnect()
-                continue
-            arrival = time.monotonic()
+            if pipeline is None or not self._serve(pipeline, timeout_ms):
+                self._reconnect()  # no librealsense frame is referenced here any more
+
+    def _serve(self, pipeline, timeout_ms: int) -> bool:
+        """Wait for one frameset and serve it (unless its colour and depth are from different instants);
+        False when none came within ``timeout_ms``."""
+        ok, frames = pipeline.try_wait_for_frames(timeout_ms)
+        if not ok:
+            return False
+        arrival = time.monotonic()
+        size = (self.cfg.width, self.cfg.height)
+        color = frames.get_color_frame()
+        if not color:
+            return True
+        if self._align is not None:
+            d = frames.get_depth_frame()
+            if not d or abs(d.get_timestamp() - color.get_timestamp()) > 500.0 / self.cfg.fps:
+                self.frames_dropped += 1
+                self.status = f"streaming; dropped {self.frames_dropped} colour/depth pairs from different instants"
+                return True
+            frames = self._align.process(frames)
             color = frames.get_color_frame()
-            if not color:
-                continue
-            if self._align is not None:
-                d = frames.get_depth_frame()
-                if not d or abs(d.get_timestamp() - color.get_timestamp()) > 500.0 / self.cfg.fps:
-                    self.frames_dropped += 1
-                    self.status = f"streaming; dropped {self.frames_dropped} colour/depth pairs from different instants"
-                    continue
-                frames = self._align.process(frames)
-                color = frames.get_color_frame()
-            image = crop_resize(np.asanyarray(color.get_data()), self.crop, size)
-            depth = None
-            if self._align is not None:
-                d = frames.get_depth_frame()
-                depth = crop_resize(np.asanyarray(d.get_data()), self.crop, size, nearest=True)
-            index = self.frames_received + 1
-            frame = Frame(image=image, stamp=arrival, index=index, depth=depth,
-                          hw_stamp_ms=float(color.get_timestamp()))
-            with self._lock:
-                self._latest = frame
-            self.status = "streaming"
-            self.frames_received = index  # after _latest: the served frame is never older than this count
+        # np.array: a copy, so no served frame refers to librealsense's memory (crop_resize may return a view)
+        image = np.array(crop_resize(np.asanyarray(color.get_data()), self.crop, size))
+        depth = None
+        if self._align is not None:
+            d = frames.get_depth_frame()
+            depth = np.array(crop_resize(np.asanyarray(d.get_data()), self.crop, size, nearest=True))
+        index = self.frames_received + 1
+        frame = Frame(image=image, stamp=arrival, index=index, depth=depth, hw_stamp_ms=float(color.get_timestamp()))
+        with self._lock:
+            self._latest = frame
+        self.status = "streaming"
+        self.frames_received = index  # after _latest: the served frame is never older than this count
+        return True
 
     def _reconnect(self) -> None:
         """No frames: report the camera as lost, then retry until it is back (or we are stopped)."""
