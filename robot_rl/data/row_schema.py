@@ -8,6 +8,7 @@ key                         per-row shape    dtype      meaning
 ==========================  ===============  =========  =================================================
 ``obs/images/<cam>``        ``(H, W, 3)``    uint8      camera frame at ``t_obs``
 ``obs/state``               ``(D,)``         float32    proprioception (EE pose, gripper, ...)
+``obs/joints``              ``(J,)``         float32    arm joint positions (rad); only when ``joints_dim > 0``
 ``action``                  ``(A,)``         float32    executed action (human's while intervening)
 ``base_action``             ``(A,)``         float32    frozen BC base output
 ``residual_action``         ``(A,)``         float32    residual actor output (before scaling)
@@ -25,6 +26,9 @@ Row ``t`` describes the transition from its observation to the observation of ro
 ``action``, ``reward``, ``success``, ``terminated`` and ``truncated`` of row ``t`` belong to that
 step (gym's ``step`` order). The last row of an episode carries only its final observation; its
 action and flags are not used as a transition.
+
+``obs/joints`` is optional (``joints_dim=0``: absent): stores written before it existed, and camera-less
+feature caches, have no joint positions. Replay in joint space needs them (``robot-rl replay``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from robot_rl.data.errors import RowError
 
 IMAGE_PREFIX = "obs/images/"
 STATE_KEY = "obs/state"
+JOINTS_KEY = "obs/joints"
 ACTION_KEYS = ("action", "base_action", "residual_action", "policy_action")
 FLAG_KEYS = ("intervened", "success", "terminated", "truncated")
 TIME_KEYS = ("t_obs", "t_action")
@@ -88,19 +93,21 @@ def image_key(camera: str) -> str:
 class RowSchema:
     """Fields of a row, built from the camera names, image size, state and action dimensions.
 
-    ``cameras=()`` is allowed: a cache of precomputed features keeps them as ``obs/state``."""
+    ``cameras=()`` is allowed: a cache of precomputed features keeps them as ``obs/state``.
+    ``joints_dim > 0`` adds ``obs/joints`` (arm joint positions)."""
 
     cameras: tuple[str, ...]
     image_hw: tuple[int, int] = (128, 128)
     state_dim: int = 18
     action_dim: int = 7
+    joints_dim: int = 0
     fields: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cams = tuple(self.cameras)
         if len(set(cams)) != len(cams) or any(not c or "/" in c for c in cams):
             raise ValueError(f"camera names must be unique, non-empty and without '/': {cams}")
-        if self.state_dim < 1 or self.action_dim < 1 or min(self.image_hw) < 1:
+        if self.state_dim < 1 or self.action_dim < 1 or min(self.image_hw) < 1 or self.joints_dim < 0:
             raise ValueError(f"bad dimensions: image {self.image_hw}, state {self.state_dim}, "
                              f"action {self.action_dim}")
         object.__setattr__(self, "cameras", cams)
@@ -109,6 +116,8 @@ class RowSchema:
         f32, b = np.dtype(np.float32), np.dtype(bool)
         specs = [FieldSpec(image_key(c), (h, w, 3), np.dtype(np.uint8), False) for c in cams]
         specs.append(FieldSpec(STATE_KEY, (self.state_dim,), f32, True))
+        if self.joints_dim:
+            specs.append(FieldSpec(JOINTS_KEY, (self.joints_dim,), f32, True))
         specs += [FieldSpec(k, (self.action_dim,), f32, True) for k in ACTION_KEYS]
         specs.append(FieldSpec("reward", (), f32, True))
         specs += [FieldSpec(k, (), b, False) for k in FLAG_KEYS]
@@ -187,16 +196,20 @@ class RowSchema:
         return {k: np.empty((n, *s.shape), dtype=s.dtype) for k, s in self.fields.items()}
 
     def to_json(self) -> dict[str, Any]:
-        return {"cameras": list(self.cameras), "image_hw": list(self.image_hw),
-                "state_dim": self.state_dim, "action_dim": self.action_dim}
+        out = {"cameras": list(self.cameras), "image_hw": list(self.image_hw),
+               "state_dim": self.state_dim, "action_dim": self.action_dim}
+        if self.joints_dim:  # absent otherwise, so stores without joints keep their exact attributes
+            out["joints_dim"] = self.joints_dim
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RowSchema:
         return cls(cameras=tuple(data["cameras"]), image_hw=tuple(data["image_hw"]),  # type: ignore[arg-type]
-                   state_dim=int(data["state_dim"]), action_dim=int(data["action_dim"]))
+                   state_dim=int(data["state_dim"]), action_dim=int(data["action_dim"]),
+                   joints_dim=int(data.get("joints_dim", 0)))
 
     @classmethod
-    def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = 7) -> RowSchema:
+    def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = 7, joints_dim: int = 0) -> RowSchema:
         """From a :class:`~robot_rl.config.schema.CameraConfig` (names, height, width)."""
         return cls(cameras=tuple(camera.names), image_hw=(camera.height, camera.width),
-                   state_dim=state_dim, action_dim=action_dim)
+                   state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.data.row_schema import ACTION_KEYS, STATE_KEY, RowSchema
+from robot_rl.data.row_schema import ACTION_KEYS, JOINTS_KEY, STATE_KEY, RowSchema
 
 
 def frames(schema: RowSchema, n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -43,6 +43,8 @@ def episode(schema: RowSchema, length: int, seed: int = 0, *, frame_pool: dict[s
         idx = (seed * 7 + np.arange(length)) % pool
         cols = {k: v[idx] for k, v in frame_pool.items()}
     cols[STATE_KEY] = rng.standard_normal((length, schema.state_dim)).astype(np.float32)
+    if schema.joints_dim:
+        cols[JOINTS_KEY] = rng.uniform(-1, 1, (length, schema.joints_dim)).astype(np.float32)
     for key in ACTION_KEYS:
         cols[key] = rng.uniform(-1, 1, (length, schema.action_dim)).astype(np.float32)
     intervened = np.zeros(length, bool)

@@ -12,6 +12,7 @@ from robot_rl.control.safety import ClipReport
 # EE position (3), EE orientation as the first two columns of its rotation matrix (6: continuous and
 # unique, unlike a quaternion whose sign flips), gripper width (1).
 STATE_DIM = 10
+JOINTS_DIM = 7  # arm joint positions recorded beside the state (``obs/joints``)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from robot_rl.config.schema import Config
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.data.row_schema import RowSchema
-from robot_rl.hardware.robot import STATE_DIM
+from robot_rl.hardware.robot import JOINTS_DIM, STATE_DIM
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.rl.policy import ResidualPolicy
@@ -15,7 +15,7 @@ from robot_rl.rl.weights import DirectoryWeightsChannel
 
 
 def row_schema(cfg: Config) -> RowSchema:
-    return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM)
+    return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM, joints_dim=JOINTS_DIM)
 
 
 def open_writer(cfg: Config) -> EpisodeWriter:

@@ -2,9 +2,10 @@
 
 ``reset(seed)`` -> ``(obs, info)``; ``step(action)`` -> ``(obs, reward, terminated, truncated, info)``.
 Observations follow DESIGN.md §2: ``images/<camera>`` ``(H, W, 3) uint8`` and ``state`` ``(10,) float32``
-(TCP position, TCP rotation as two matrix columns, gripper width). The env is composed of the same :class:`Robot` and
-:class:`Camera` interfaces the hardware implements; only reset and success checking use privileged
-simulator state. Seeded resets are reproducible bit for bit.
+(TCP position, TCP rotation as two matrix columns, gripper width), plus ``joints`` ``(7,) float32`` (arm joint
+positions, recorded as ``obs/joints`` for joint-space replay; policies read ``state`` only). The env is
+composed of the same :class:`Robot` and :class:`Camera` interfaces the hardware implements; only reset
+and success checking use privileged simulator state. Seeded resets are reproducible bit for bit.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ class PickPlaceEnv:
     def observe(self) -> Observation:
         obs = {f"images/{name}": cam.read_latest(self.cfg.camera.max_age_s).image
                for name, cam in self.cameras.items()}
-        obs["state"] = self.robot.read_state().proprio()
+        state = self.robot.read_state()
+        obs["state"] = state.proprio()
+        obs["joints"] = state.joint_pos.astype(np.float32)
         return obs
 
     def task_state(self) -> TaskState:

@@ -28,7 +28,8 @@ def _rollout(env: PickPlaceEnv, seed: int, steps: int) -> list[dict[str, np.ndar
 
 def test_observation_contract(env, cfg):
     obs, info = env.reset(0)
-    assert set(obs) == {"images/wrist", "images/front", "state"}
+    assert set(obs) == {"images/wrist", "images/front", "state", "joints"}
+    assert obs["joints"].shape == (7,) and obs["joints"].dtype == np.float32
     for cam in cfg.camera.names:
         assert obs[f"images/{cam}"].shape == (cfg.camera.height, cfg.camera.width, 3)
         assert obs[f"images/{cam}"].dtype == np.uint8

@@ -91,6 +91,15 @@ def test_json_round_trip_and_camera_less_schema(schema):
         RowSchema(cameras=("a", "a"))
 
 
+def test_optional_joints_field_and_old_schemas_still_read(schema):
+    assert "obs/joints" not in schema.fields and "joints_dim" not in schema.to_json()
+    with_joints = RowSchema(cameras=("wrist",), image_hw=(16, 16), state_dim=10, joints_dim=7)
+    assert with_joints.fields["obs/joints"].shape == (7,)
+    assert RowSchema.from_json(with_joints.to_json()) == with_joints
+    old = {"cameras": ["wrist"], "image_hw": [16, 16], "state_dim": 10, "action_dim": 7}  # written before joints
+    assert RowSchema.from_json(old).joints_dim == 0
+
+
 def test_row_nbytes_of_the_default_two_camera_row():
     schema = RowSchema(cameras=("wrist", "front"), image_hw=(128, 128), state_dim=18)
     assert 98_000 < schema.row_nbytes < 100_000  # DESIGN.md section 7: <= 100 KB per transition
