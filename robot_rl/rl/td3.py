@@ -53,7 +53,7 @@ class ResidualTD3:
             next_residual = (self.actor_target(b["next_obs"], b["next_base_action"]) + noise).clamp(-1.0, 1.0)
             next_action = combine(b["next_base_action"], next_residual, scale)
             subset = torch.randperm(cfg.num_critics, generator=self.generator)[: cfg.critic_subsample]
-            next_q = self.critic_target(b["next_obs"], next_action)[subset.to(self.device)].min(dim=0).values
+            next_q = self.critic_target(b["next_obs"], next_action, subset.to(self.device)).min(dim=0).values
             target_q = b["reward"] + b["discount"] * next_q
         # 2. Critic regression for every ensemble member on the executed action.
         q = self.critic(b["obs"], b["action"])

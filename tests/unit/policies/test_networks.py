@@ -36,3 +36,14 @@ def test_bc_network_shapes_and_chunked_execution():
     np.testing.assert_allclose(actions[:3], chunk[:3], atol=1e-6)  # first three from one chunk
     _, feats = base.act(obs)
     assert feats.shape == (net.features_dim,)
+
+
+def test_critic_ensemble_subset_equals_the_same_members_of_the_full_pass():
+    critic = CriticEnsemble(obs_dim=5, members=6, hidden_dim=16)
+    with torch.no_grad():  # distinct affine per member, so a wrong member index would show
+        for p in critic.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    obs, action = torch.randn(9, 5), torch.rand(9, 7)
+    members = torch.tensor([4, 1])
+    full = critic(obs, action)
+    assert torch.allclose(critic(obs, action, members), full[members], atol=1e-6)
