@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
+from robot_rl.config.ros import RosConfig
+
 
 class ConfigValueError(ValueError):
     """A config value is out of range; the message starts with the dotted key."""
@@ -431,6 +433,7 @@ class LearnerConfig:
     exploration_noise: float = 0.1
     critic_warmup_updates: int = 200
     residual_penalty: float = 0.0
+    demo_bc_weight: float = 0.0
     min_online_transitions: int = 200
     publish_every: int = 50
     checkpoint_every: int = 500
@@ -449,6 +452,8 @@ class LearnerConfig:
         _check(self.actor_lr > 0 and self.critic_lr > 0, f"{key}.actor_lr/critic_lr", "must be > 0")
         _check(0 < self.tau <= 1, f"{key}.tau", "must be in (0, 1]")
         _check(self.policy_delay >= 1, f"{key}.policy_delay", "must be >= 1")
+        _check(self.residual_penalty >= 0 and self.demo_bc_weight >= 0, f"{key}.residual_penalty/demo_bc_weight",
+               "must be >= 0")
         _check(self.publish_every >= 1 and self.checkpoint_every >= 1, f"{key}.publish_every/checkpoint_every",
                "must be >= 1")
         _check(self.device in ("auto", "cpu", "cuda"), f"{key}.device", "must be auto, cpu or cuda")
@@ -599,6 +604,7 @@ class Config:
     human: HumanConfig = field(default_factory=HumanConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    ros: RosConfig = field(default_factory=RosConfig)
     seed: int = 0
     output_dir: str = "runs"
 

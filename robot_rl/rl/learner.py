@@ -130,7 +130,7 @@ class Learner:
         dev = self.device
         batch = {"obs": b["obs/state"], "next_obs": b["next_obs/state"], "action": b["action"],
                  "base_action": b["base_action"], "next_base_action": b["next_base_action"],
-                 "reward": b["reward"], "discount": b["discount"]}
+                 "reward": b["reward"], "discount": b["discount"], "offline": b["offline"]}
         self.last = self.td3.update({k: v.to(dev, non_blocking=True) for k, v in batch.items()})
         u = self.td3.updates
         if u % self.cfg.learner.publish_every == 0:

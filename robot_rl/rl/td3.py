@@ -70,10 +70,15 @@ class ResidualTD3:
             residual = self.actor(b["obs"], b["base_action"])
             q_pi = self.critic(b["obs"], combine(b["base_action"], residual, scale))
             loss = -q_pi.mean()
+            if cfg.residual_penalty > 0 or cfg.demo_bc_weight > 0:
+                # TD3+BC-style: Q normalised by its magnitude, so the regularisers below mean the same at
+                # any reward scale.
+                loss = loss / q_pi.abs().mean().detach().clamp_min(1e-3)
             if cfg.residual_penalty > 0:
-                # TD3+BC-style: Q normalised by its magnitude, so the pull towards the base (residual 0)
-                # means the same at any reward scale. Keeps an unsure critic from saturating the residual.
-                loss = loss / q_pi.abs().mean().detach().clamp_min(1e-3) + cfg.residual_penalty * residual.pow(2).mean()
+                # Pull towards the base (residual 0): keeps an unsure critic from saturating the residual.
+                loss = loss + cfg.residual_penalty * residual.pow(2).mean()
+            if cfg.demo_bc_weight > 0 and "offline" in b:
+                loss = loss + cfg.demo_bc_weight * self._demo_bc(b, residual, q_pi.detach())
             self._check_finite(loss, "actor")
             self.actor_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -84,6 +89,18 @@ class ResidualTD3:
         self._soft_update(self.critic, self.critic_target)
         return UpdateInfo(critic_loss=float(critic_loss.detach()), actor_loss=actor_loss,
                           q_mean=float(q.mean().detach()))
+
+    def _demo_bc(self, b: dict[str, torch.Tensor], residual: torch.Tensor, q_pi: torch.Tensor) -> torch.Tensor:
+        """Imitate the human where the critic agrees (a Q-filter, Nair et al. 2018): on offline rows
+        (demonstrations and take-over steps) whose executed action the ensemble values above the
+        policy's, regress the residual onto the one that reproduces it, ``(action - base) / scale``
+        (saturated at +-1 when the correction is out of the residual's reach)."""
+        with torch.no_grad():
+            wanted = ((b["action"] - b["base_action"]) / self.cfg.residual_scale).clamp(-1.0, 1.0)
+            better = self.critic(b["obs"], b["action"]).mean(0) > q_pi.mean(0)
+            mask = (b["offline"].bool() & better).float()
+        per_row = (residual - wanted).pow(2).sum(-1)
+        return (per_row * mask).sum() / mask.sum().clamp_min(1.0)
 
     def _soft_update(self, net: torch.nn.Module, target: torch.nn.Module) -> None:
         with torch.no_grad():
