@@ -29,10 +29,10 @@ COMMANDS: dict[str, Command] = {
     "train-bc": Command("train the behaviour-cloning base policy", "robot_rl.cli.train_bc"),
     "learn": Command("run the asynchronous residual learner", "robot_rl.cli.learn"),
     "act": Command("run the actor: BC base + residual, recording to the store", "robot_rl.cli.act"),
-    "up": Command("start the ROS 2 nodes of the whole system", None, 5),
-    "replay": Command("replay recorded episodes in simulation", None, 8),
-    "video": Command("render episodes of a store to video", None, 8),
-    "report": Command("write a training report", None, 8),
+    "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up", 5),
+    "replay": Command("replay a recorded episode in simulation; EE tracking error", "robot_rl.cli.replay", 8),
+    "video": Command("an episode's camera frames beside its simulated replay, as MP4", "robot_rl.cli.video", 8),
+    "report": Command("a training report: self-contained HTML with plots", None, 8),
     "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer", 3),
     "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", "robot_rl.cli.calibrate", 7),
     "bench": Command("benchmarks: print a table, write JSON", "robot_rl.cli.bench"),
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     module = importlib.import_module(cmd.module)
-    args = build_parser(name, module).parse_args(rest)
+    args = build_parser(name, module).parse_intermixed_args(rest)  # overrides may follow --options
     try:
         cfg = load_config(args.overrides)
     except ConfigError as exc:
