@@ -10,6 +10,7 @@ transition, so a fast learner does not overfit a slow robot.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -36,6 +37,7 @@ from robot_rl.rl.weights import WeightsPublisher
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"  # one JSON line per published weights version (read by robot-rl report)
 
 
 @dataclass
@@ -143,7 +145,18 @@ class Learner:
         self.version += 1
         b = self.td3.actor.to_bundle(self.version, extra={"updates": self.td3.updates})
         self.publisher.publish(self.version, bundles.to_bytes(b))
+        self._log_metrics()
         return self.version
+
+    def _log_metrics(self) -> None:
+        """Append ``{time, updates, version, episodes, losses, q_mean}`` to learner.dir/metrics.jsonl."""
+        last, off, on = self.last, *self.pools()
+        rec = {"time": time.time(), "updates": self.td3.updates, "version": self.version,
+               "episodes": self._next_episode, "online": on, "offline": off,
+               "critic_loss": last.critic_loss if last else None,
+               "actor_loss": last.actor_loss if last else None, "q_mean": last.q_mean if last else None}
+        with (self.dir / METRICS).open("a") as f:
+            f.write(json.dumps(rec) + "\n")
 
     def run(self, stop: Callable[[], bool] = lambda: False, max_updates: int | None = None,
             on_status: Callable[[LearnerStatus], None] | None = None) -> LearnerStatus:

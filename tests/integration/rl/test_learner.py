@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import pytest
 import torch
 
 from robot_rl.data.replay_store import ReplayStore
-from robot_rl.rl.learner import CHECKPOINT, Learner
+from robot_rl.rl.learner import CHECKPOINT, METRICS, Learner
 from robot_rl.rl.td3 import NonFiniteLossError
 from robot_rl.rl.weights import DirectoryWeightsChannel
 
@@ -38,6 +39,9 @@ def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
     assert status.updates == 30 and status.version == 6  # published every 5 updates
     assert channel.poll()[0] == 6
     assert (learner.dir / CHECKPOINT).is_file()
+    metrics = [json.loads(line) for line in (learner.dir / METRICS).read_text().splitlines()]
+    assert [m["version"] for m in metrics] == [1, 2, 3, 4, 5, 6] and metrics[-1]["updates"] == 30
+    assert all(np.isfinite(m["critic_loss"]) and np.isfinite(m["q_mean"]) for m in metrics)
     # demonstrations get the base's actions computed on ingestion (no base ran when they were recorded)
     demo = learner.cache.episodes[0]
     assert np.abs(learner.cache.arrays["base_action"][demo.start:demo.start + demo.length]).sum() > 0
