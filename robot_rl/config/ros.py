@@ -1,0 +1,77 @@
+"""Config of the ROS 2 node graph (``ros.*``): which nodes ``robot-rl up`` starts and how they talk.
+
+The nodes themselves live in ``ros_ws/src/robot_rl_ros``; the core library only describes the graph
+here and supervises it (:mod:`robot_rl.graph.supervisor`), it never imports rclpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TELEOP_BACKENDS = ("sim", "devices", "none")
+NODE_EXECUTABLES = ("camera_node", "robot_node", "teleop_node", "actor_node", "learner_node")
+
+
+def _check(ok: bool, key: str, msg: str) -> None:
+    if not ok:
+        from robot_rl.config.schema import ConfigValueError
+
+        raise ConfigValueError(f"{key}: {msg}")
+
+
+@dataclass
+class RosNodeConfig:
+    """One process of the graph. ``executable``: a module of ``robot_rl_ros`` (``ros2 run robot_rl_ros <it>``).
+    ``hardware``: it owns a device; when it dies the supervisor stops the robot. ``required``: its death
+    (or clean exit) ends the run; an optional node (the learner) may die and the rest keeps going."""
+
+    name: str = ""
+    executable: str = ""
+    hardware: bool = False
+    required: bool = True
+
+
+def _default_nodes() -> list[RosNodeConfig]:
+    return [RosNodeConfig("robot", "robot_node", hardware=True),
+            RosNodeConfig("camera", "camera_node", hardware=True),
+            RosNodeConfig("teleop", "teleop_node", hardware=True),
+            RosNodeConfig("learner", "learner_node", required=False),
+            RosNodeConfig("actor", "actor_node")]
+
+
+@dataclass
+class RosConfig:
+    """The node graph (DESIGN.md section 1). ``episodes``: the actor ends the run after this many (0: run until
+    stopped). ``teleop``: ``sim`` (the simulated human watching the sim), ``devices`` (SpaceMouse + keyboard),
+    ``none``. ``state_hz``: joint state / pose publishing rate of the robot node. ``teleop_hz``: the teleop
+    node's publishing rate. ``discovery_range``: ROS_AUTOMATIC_DISCOVERY_RANGE set for the nodes when the
+    environment does not set it (LOCALHOST keeps the graph on this machine; SUBNET to put the learner on
+    another host). ``stop_grace_s``: how long a node gets to exit after SIGINT before SIGTERM / SIGKILL."""
+
+    nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
+    episodes: int = 0
+    seed: int = 0
+    explore: bool = True
+    record: bool = True
+    teleop: str = "sim"
+    state_hz: float = 50.0
+    teleop_hz: float = 50.0
+    discovery_range: str = "LOCALHOST"
+    stop_grace_s: float = 5.0
+    startup_timeout_s: float = 60.0
+    package_path: str = ""  # where robot_rl_ros is imported from when not installed (default: ros_ws/src/robot_rl_ros)
+
+    def validate(self, key: str) -> None:
+        names = [n.name for n in self.nodes]
+        _check(len(set(names)) == len(names), f"{key}.nodes", f"duplicate node names in {names}")
+        for i, n in enumerate(self.nodes):
+            _check(bool(n.name), f"{key}.nodes[{i}].name", "must not be empty")
+            _check(n.executable in NODE_EXECUTABLES, f"{key}.nodes[{i}].executable",
+                   f"must be one of {list(NODE_EXECUTABLES)}, got {n.executable!r}")
+        _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
+        _check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")
+        _check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
+        _check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",
+               "must be LOCALHOST, SUBNET, SYSTEM_DEFAULT or OFF")
+        _check(self.stop_grace_s > 0 and self.startup_timeout_s > 0, f"{key}.stop_grace_s/startup_timeout_s",
+               "must be > 0")

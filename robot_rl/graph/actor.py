@@ -1,0 +1,206 @@
+"""The actor's control tick as the graph runs it, without ROS: the actor node's timer calls
+:meth:`GraphActor.tick` and publishes what it returns; its subscriptions fill an
+:class:`~robot_rl.graph.observation.ObservationBuffer` and call :meth:`GraphActor.on_event`.
+
+One tick: (1) assemble the newest observation; stale (older than the configured age, or not newer than
+the last command, so each command sees its predecessor's effect) -> publish nothing; (2) close the
+previous step's row now that its outcome (success / failure events, the next observation) is known, and
+end the episode when it is over; (3) base + residual proposes, the human wins while intervening (a stale
+human command while intervening -> publish nothing); (4) clip and return the command; (5) between ticks,
+swap in newer residual weights. Rows are the same as the in-process sim's (:mod:`robot_rl.rl.rows`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from robot_rl.control.safety import SafetyLimits
+from robot_rl.data.recorder import EpisodeWriter
+from robot_rl.graph.observation import ObservationBuffer, StaleObservation
+from robot_rl.rl.arbitration import arbitrate
+from robot_rl.rl.policy import ResidualPolicy
+from robot_rl.rl.rows import final_row, step_row
+from robot_rl.rl.weights import WeightsSubscriber
+
+log = logging.getLogger(__name__)
+
+RESET_RETRY_S = 1.0
+
+
+class Phase(str, Enum):
+    resetting = "resetting"
+    running = "running"
+    done = "done"
+
+
+@dataclass(frozen=True)
+class TickOutput:
+    command: np.ndarray | None = None  # (7,) float32 in [-1, 1] to publish; None: publish nothing
+    reset_seed: int | None = None  # ask the robot to reset the episode with this seed
+    t_obs: float = 0.0  # oldest capture stamp of the observation acted on
+    policy_action: np.ndarray | None = None  # (7,) what the policy proposed (for the teleop side)
+    reason: str = ""
+
+
+@dataclass
+class ActorStats:
+    ticks: int = 0
+    commands: int = 0
+    stale: int = 0
+    held: int = 0  # intervening but the human's command was stale
+    swaps: int = 0
+    episodes: int = 0
+    successes: int = 0
+    intervened_steps: int = 0
+    last_stale: str = ""
+    episode_versions: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    obs: Mapping[str, np.ndarray]
+    row: dict
+
+
+class GraphActor:
+    def __init__(self, policy: ResidualPolicy, limits: SafetyLimits, *, max_steps: int, explore: bool = True,
+                 writer: EpisodeWriter | None = None, weights: WeightsSubscriber | None = None,
+                 episodes: int = 0, seed: int = 0) -> None:
+        self.policy, self.limits, self.writer, self.weights = policy, limits, writer, weights
+        self.max_steps, self.explore, self.episodes = max_steps, explore, episodes
+        self.seed = seed
+        self.phase = Phase.resetting
+        self.stats = ActorStats()
+        self.intervening = False
+        self.paused = False
+        self._events: set[str] = set()
+        self._ack: tuple[int, float] | None = None  # (seed, time the reset was acknowledged)
+        self._reset_sent = float("-inf")
+        self._last_command = float("-inf")
+        self._pending: _Pending | None = None
+        self._steps = 0
+        self._success = False
+
+    # ------------------------------------------------------------------ inputs from subscriptions
+    def on_event(self, event: str) -> None:
+        """takeover, handback, success, failure, reset, pause, quit (teleop) or success / failure (task)."""
+        if event == "takeover":
+            self.intervening = True
+        elif event == "handback":
+            self.intervening = False
+        elif event == "pause":
+            self.paused = not self.paused
+        elif event in ("success", "failure", "reset", "quit"):
+            self._events.add(event)
+
+    def on_reset_done(self, seed: int, now: float) -> None:
+        self._ack = (seed, now)
+
+    # ------------------------------------------------------------------ the tick
+    def tick(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None = None) -> TickOutput:
+        self.stats.ticks += 1
+        try:
+            if self.phase is Phase.done:
+                return TickOutput(reason="done")
+            if "quit" in self._events:
+                self._finish_episode(None, now, aborted=True)
+                self.phase = Phase.done
+                return TickOutput(reason="quit")
+            if self.phase is Phase.resetting:
+                return self._resetting(buffer, now, human_action)
+            return self._running(buffer, now, human_action)
+        finally:
+            if self.policy.poll_weights(self.weights):  # between ticks: the command is already decided
+                self.stats.swaps += 1
+
+    def _resetting(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None) -> TickOutput:
+        if self._ack is None or self._ack[0] != self.seed:
+            if now - self._reset_sent >= RESET_RETRY_S:
+                self._reset_sent = now
+                return TickOutput(reset_seed=self.seed, reason="resetting")
+            return TickOutput(reason="resetting")
+        self._last_command = self._ack[1]  # only observations taken after the reset count
+        try:
+            buffer.assemble(now, newer_than=self._last_command)
+        except StaleObservation as exc:
+            return TickOutput(reason=f"waiting for the first observation: {exc}")
+        self._events.clear()
+        self.intervening = False
+        self.policy.reset()
+        self._steps, self._success, self._pending = 0, False, None
+        if self.writer is not None:
+            self.writer.begin_episode(source="policy", seed=self.seed, policy_version=self.policy.version)
+        self.stats.episode_versions.append(self.policy.version)
+        self.phase = Phase.running
+        return self._running(buffer, now, human_action)
+
+    def _running(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None) -> TickOutput:
+        try:
+            obs, t_obs = buffer.assemble(now, newer_than=self._last_command)
+        except StaleObservation as exc:
+            self.stats.stale += 1
+            self.stats.last_stale = str(exc)
+            return TickOutput(reason=f"stale observation, no command: {exc}")
+        if self._pending is not None and self._close_step(obs, t_obs, now):
+            self._reset_sent = now
+            return TickOutput(reset_seed=None if self.phase is Phase.done else self.seed, reason="episode over")
+        if self.paused:
+            return TickOutput(reason="paused")
+        out = self.policy.act(obs, explore=self.explore)
+        if self.intervening and human_action is None:
+            self.stats.held += 1
+            return TickOutput(reason="intervening, but the human's command is stale: holding", policy_action=out.action)
+        executed, intervened = arbitrate(out.action, human_action if self.intervening else None)
+        executed, _ = self.limits.clip_action(executed)
+        self._pending = _Pending(obs, step_row(obs, action=executed, base_action=out.base_action,
+                                               residual_action=out.residual_action, policy_action=out.action,
+                                               intervened=intervened, t_obs=t_obs, t_action=now))
+        self._steps += 1
+        self.stats.commands += 1
+        self.stats.intervened_steps += int(intervened)
+        self._last_command = now
+        return TickOutput(command=executed, t_obs=t_obs, policy_action=out.action, reason="acted")
+
+    def _close_step(self, obs: Mapping[str, np.ndarray], t_obs: float, now: float) -> bool:
+        """Write the previous step's row with its outcome; True when that ended the episode."""
+        success = "success" in self._events
+        terminated = success or "failure" in self._events
+        truncated = not terminated and (self._steps >= self.max_steps or "reset" in self._events)
+        assert self._pending is not None
+        row = self._pending.row
+        row.update(reward=np.float32(success), success=np.bool_(success), terminated=np.bool_(terminated),
+                   truncated=np.bool_(truncated))
+        if self.writer is not None:
+            self.writer.put(row)
+        self._pending = None
+        if not (terminated or truncated):
+            return False
+        self._success = success
+        self._finish_episode(obs, t_obs)
+        return True
+
+    def _finish_episode(self, final_obs: Mapping[str, np.ndarray] | None, t_obs: float = 0.0,
+                        aborted: bool = False) -> None:
+        if self.phase is not Phase.running:
+            return
+        if self.writer is not None:
+            if aborted or final_obs is None:
+                self.writer.abort_episode()
+            else:
+                self.writer.put(final_row(final_obs, t_obs))
+                self.writer.end_episode(success=self._success)
+        if not aborted:
+            self.stats.episodes += 1
+            self.stats.successes += int(self._success)
+        self._events.clear()
+        self.intervening = False
+        self.seed += 1
+        self._ack = None
+        self._reset_sent = float("-inf")
+        self.phase = Phase.done if (aborted or (self.episodes and self.stats.episodes >= self.episodes)) \
+            else Phase.resetting

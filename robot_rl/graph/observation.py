@@ -1,0 +1,57 @@
+"""The newest sample of every observation key, with its capture time, and the age check the actor
+applies before acting: stale means hold and stop, never act on old data (DESIGN.md section 1)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class StaleObservation(RuntimeError):
+    """An observation key is missing or older than allowed; ``key`` names it."""
+
+    def __init__(self, key: str, age: float) -> None:
+        what = "never received" if age == float("inf") else f"{age * 1e3:.0f} ms old"
+        super().__init__(f"{key}: {what}")
+        self.key, self.age = key, age
+
+
+class ObservationBuffer:
+    """``put(key, value, stamp)`` from the subscribers; ``assemble(now)`` from the control tick.
+
+    Keys are the observation's (``images/<cam>``, ``state``) or its parts; values are kept as given
+    (the subscriber already made them numpy). Stamps in seconds on one clock (ROS time in the graph)."""
+
+    def __init__(self, keys: Sequence[str], max_age_s: float) -> None:
+        self.keys = tuple(keys)
+        self.max_age_s = float(max_age_s)
+        self._lock = threading.Lock()
+        self._latest: dict[str, tuple[np.ndarray, float]] = {}
+
+    def put(self, key: str, value: np.ndarray, stamp: float) -> None:
+        with self._lock:
+            old = self._latest.get(key)
+            if old is None or stamp >= old[1]:  # a late, older sample never replaces a newer one
+                self._latest[key] = (value, stamp)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latest.clear()
+
+    def assemble(self, now: float, newer_than: float = float("-inf")) -> tuple[dict[str, np.ndarray], float]:
+        """(observation, oldest stamp). Raises :class:`StaleObservation` for the first key that is missing,
+        older than ``max_age_s``, or not newer than ``newer_than`` (e.g. the last command sent)."""
+        with self._lock:
+            latest = dict(self._latest)
+        obs, oldest = {}, float("inf")
+        for key in self.keys:
+            if key not in latest:
+                raise StaleObservation(key, float("inf"))
+            value, stamp = latest[key]
+            if now - stamp > self.max_age_s or stamp <= newer_than:
+                raise StaleObservation(key, now - stamp)
+            obs[key] = value
+            oldest = min(oldest, stamp)
+        return obs, oldest

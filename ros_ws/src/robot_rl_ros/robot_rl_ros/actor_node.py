@@ -1,0 +1,162 @@
+"""actor_node (the policy node): at ``task.control_hz`` assembles the newest observation (every camera +
+proprioception, each no older than ``camera.max_age_s``), runs BC base + residual, lets the human win while
+intervening, publishes the command, and records the transition (:class:`robot_rl.graph.actor.GraphActor`
+does all of that; this node only converts messages). Stale observation -> no command. Residual weights
+arrive on ``/learner/weights`` and are swapped in between ticks. Exits after ``ros.episodes`` episodes."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.node import Node
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float32, Int64, String
+
+from robot_rl.config import Config
+from robot_rl.control.safety import SafetyLimits
+from robot_rl.graph.actor import GraphActor, Phase
+from robot_rl.graph.observation import ObservationBuffer
+from robot_rl_ros import qos
+from robot_rl_ros.conversions import (
+    JOINT_NAMES,
+    ConversionError,
+    action_to_msg,
+    msg_to_image,
+    msg_to_joint_state,
+    msg_to_pose,
+    msg_to_twist,
+    stamp_to_ns,
+    state_vector,
+)
+from robot_rl_ros.node_util import DropLog, now_ns, run_node
+from robot_rl_ros.weights import DdsWeightsSubscriber
+
+
+class ActorNode(Node):
+    def __init__(self, cfg: Config) -> None:
+        super().__init__("actor_node")
+        from robot_rl.rl.sim_session import load_policy, open_writer
+
+        self.cfg = cfg
+        self.drops = DropLog(self)
+        self.policy = load_policy(cfg)
+        self.writer = open_writer(cfg) if cfg.ros.record else None
+        self.weights = DdsWeightsSubscriber(self, drops=self.drops)
+        cams = list(cfg.camera.names)
+        self.buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
+        self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
+                                explore=cfg.ros.explore, writer=self.writer, weights=self.weights,
+                                episodes=cfg.ros.episodes, seed=cfg.ros.seed)
+        self.shape = (cfg.camera.height, cfg.camera.width)
+        self._width: tuple[float, int] | None = None  # gripper width (m), stamp ns
+        self._twist: tuple[np.ndarray, int] | None = None
+        self._gripper = -1.0
+        self._episodes_logged = 0
+        self.finished = False
+        for cam in cams:
+            topic = qos.IMAGE.format(name=cam)
+            self.create_subscription(Image, topic, lambda m, c=cam, t=topic: self.on_image(m, c, t), qos.SENSOR)
+        self.create_subscription(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
+        self.create_subscription(PoseStamped, qos.EE_POSE, self.on_pose, qos.SENSOR)
+        self.create_subscription(TwistStamped, qos.TELEOP_TWIST, self.on_twist, qos.SENSOR)
+        self.create_subscription(Float32, qos.TELEOP_GRIPPER, self.on_gripper, qos.LATCHED)
+        self.create_subscription(String, qos.TELEOP_EVENTS, self.on_event, qos.EVENTS)
+        self.create_subscription(String, qos.TASK_EVENTS, self.on_event, qos.EVENTS)
+        self.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
+        self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
+        self.pub_reset = self.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
+        self.pub_policy = self.create_publisher(JointState, qos.POLICY_ACTION, qos.SENSOR)
+        self.create_timer(1.0 / cfg.task.control_hz, self.on_tick)
+        self.get_logger().info(f"actor up: base {cfg.policy.path}, {len(cams)} cameras {self.shape}, "
+                               f"{cfg.task.control_hz} Hz, max observation age {cfg.camera.max_age_s} s")
+
+    # ------------------------------------------------------------------ subscriptions: convert, check, buffer
+    def on_image(self, msg: Image, cam: str, topic: str) -> None:
+        try:
+            image = msg_to_image(msg, self.shape)
+        except ConversionError as exc:
+            self.drops.drop(topic, exc.field, str(exc))
+            return
+        self.buffer.put(f"images/{cam}", image, stamp_to_ns(msg.header.stamp) * 1e-9)
+
+    def on_joints(self, msg: JointState) -> None:
+        try:
+            position, _ = msg_to_joint_state(msg, JOINT_NAMES)
+        except ConversionError as exc:
+            self.drops.drop(qos.JOINT_STATES, exc.field, str(exc))
+            return
+        stamp = stamp_to_ns(msg.header.stamp)
+        self._width = (float(position[-1]), stamp)
+        self.buffer.put("joints", position[:-1].astype(np.float32), stamp * 1e-9)  # recorded as obs/joints
+
+    def on_pose(self, msg: PoseStamped) -> None:
+        try:
+            pos, quat = msg_to_pose(msg)
+        except ConversionError as exc:
+            self.drops.drop(qos.EE_POSE, exc.field, str(exc))
+            return
+        if self._width is None:
+            return
+        stamp = min(stamp_to_ns(msg.header.stamp), self._width[1])
+        self.buffer.put("state", state_vector(pos, quat, self._width[0]), stamp * 1e-9)
+
+    def on_twist(self, msg: TwistStamped) -> None:
+        try:
+            self._twist = (msg_to_twist(msg), stamp_to_ns(msg.header.stamp))
+        except ConversionError as exc:
+            self.drops.drop(qos.TELEOP_TWIST, exc.field, str(exc))
+
+    def on_gripper(self, msg: Float32) -> None:
+        if np.isfinite(msg.data):
+            self._gripper = float(np.clip(msg.data, -1.0, 1.0))
+        else:
+            self.drops.drop(qos.TELEOP_GRIPPER, "data", f"non-finite {msg.data}")
+
+    def on_event(self, msg: String) -> None:
+        self.actor.on_event(msg.data)
+
+    def on_episode(self, msg: Int64) -> None:
+        self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
+
+    # ------------------------------------------------------------------ the control tick
+    def human_action(self, now: int) -> np.ndarray | None:
+        if self._twist is None or now - self._twist[1] > self.cfg.teleop.spacemouse.max_age_s * 1e9:
+            return None
+        return np.append(self._twist[0], self._gripper).astype(np.float32)
+
+    def on_tick(self) -> None:
+        now = now_ns(self)
+        out = self.actor.tick(self.buffer, now * 1e-9, self.human_action(now))
+        if out.command is not None:
+            self.pub_command.publish(action_to_msg(out.command, int(out.t_obs * 1e9)))
+        if out.policy_action is not None:
+            self.pub_policy.publish(action_to_msg(out.policy_action, now))
+        if out.reset_seed is not None:
+            self.pub_reset.publish(Int64(data=int(out.reset_seed)))
+        s = self.actor.stats
+        if s.episodes > self._episodes_logged:
+            self._episodes_logged = s.episodes
+            self.get_logger().info(f"episode {s.episodes}: success rate {s.successes}/{s.episodes}, "
+                                   f"{s.commands} commands, {s.intervened_steps} intervened, {s.stale} stale ticks, "
+                                   f"weights v{self.policy.version} ({s.swaps} swaps)")
+        if self.actor.phase is Phase.done:
+            self.finished = True
+
+    def close(self) -> None:
+        if self.writer is not None:
+            if self.actor.phase is Phase.running:
+                self.writer.abort_episode()  # stopped mid-episode: it never reaches the store
+            self.writer.close()
+        s = self.actor.stats
+        self.get_logger().info(f"actor done: {s.episodes} episodes, {s.successes} successes, {s.swaps} weight "
+                               f"swaps (v{self.policy.version}), {s.stale} stale ticks")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_node(ActorNode, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

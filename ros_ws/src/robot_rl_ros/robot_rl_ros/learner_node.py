@@ -1,0 +1,53 @@
+"""learner_node: the asynchronous residual learner (:class:`robot_rl.rl.learner.Learner`) publishing its
+weights on ``/learner/weights`` (reliable, transient local) instead of a directory. It can run on another
+host: same ROS_DOMAIN_ID (and ``ros.discovery_range=SUBNET``), the store reachable by path or fsspec URL
+(``buffer.path``). Checkpoints and resumes exactly like ``robot-rl learn``."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import rclpy
+from rclpy.node import Node
+
+from robot_rl.rl.learner import Learner, LearnerStatus
+from robot_rl_ros.node_util import config_from_argv
+from robot_rl_ros.weights import DdsWeightsPublisher
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv if argv is None else argv
+    cfg = config_from_argv(argv)
+    rclpy.init(args=argv)
+    node = Node("learner_node")
+    log = node.get_logger()
+    try:
+        publisher = DdsWeightsPublisher(node)
+        learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, publisher)
+        if learner.version > 0:
+            learner.publish()  # resumed: a late actor gets the newest weights at once
+        log.info(f"learner up: store {cfg.buffer.path}, base {cfg.policy.path}, resumed at "
+                 f"{learner.td3.updates} updates, v{learner.version}")
+        last = [time.monotonic()]
+
+        def report(s: LearnerStatus) -> None:
+            if time.monotonic() - last[0] >= 5.0:
+                last[0] = time.monotonic()
+                log.info(f"{s.updates} updates, weights v{s.version}, {s.episodes} episodes "
+                         f"({s.online_transitions} online / {s.offline_transitions} offline transitions)")
+
+        # DDS delivers from its own threads: no executor is needed to publish, so the learner owns this thread.
+        status = learner.run(stop=lambda: not rclpy.ok(), on_status=report)
+        log.info(f"learner stopped at {status.updates} updates, weights v{status.version}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

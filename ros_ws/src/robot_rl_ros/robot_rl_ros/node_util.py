@@ -1,0 +1,75 @@
+"""What every node shares: config from the command line (the same Hydra overrides as the CLI), a spin
+loop with a clean shutdown on SIGINT / SIGTERM, ROS time in seconds, and throttled drop warnings."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.utilities import remove_ros_args
+
+from robot_rl.config import Config, load_config
+
+
+def config_from_argv(argv: list[str] | None = None) -> Config:
+    """Hydra ``key=value`` overrides after the executable (ROS's own ``--ros-args ...`` removed)."""
+    args = remove_ros_args(sys.argv if argv is None else argv)[1:]
+    return load_config([a for a in args if "=" in a])
+
+
+def now_ns(node: Node) -> int:
+    return node.get_clock().now().nanoseconds
+
+
+def now_s(node: Node) -> float:
+    return node.get_clock().now().nanoseconds * 1e-9
+
+
+class DropLog:
+    """Count dropped messages per (topic, field); warn at most once per ``period_s`` for each."""
+
+    def __init__(self, node: Node, period_s: float = 2.0) -> None:
+        self.node, self.period_s = node, period_s
+        self.counts: dict[tuple[str, str], int] = {}
+        self._last: dict[tuple[str, str], float] = {}
+
+    def drop(self, topic: str, field: str, why: str) -> None:
+        key = (topic, field)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) >= self.period_s:
+            self._last[key] = now
+            self.node.get_logger().warning(
+                f"dropped malformed message on {topic}: field {field}: {why} ({self.counts[key]} dropped so far)")
+
+
+def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> int:
+    """``rclpy.init``, build the node from the config, spin until SIGINT / SIGTERM or the node asks to stop
+    (``node.finished``), then ``node.close()`` (its cleanup: stop the arm, flush the store) and shut down."""
+    argv = sys.argv if argv is None else argv
+    cfg = config_from_argv(argv)
+    rclpy.init(args=argv)
+    node = None
+    code = 0
+    try:
+        node = make(cfg)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while rclpy.ok() and not getattr(node, "finished", False):
+            executor.spin_once(timeout_sec=0.05)
+        code = int(getattr(node, "exit_code", 0))
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if close is not None:
+                close()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return code

@@ -1,0 +1,56 @@
+"""Residual weights over DDS: the :class:`robot_rl.rl.weights.WeightsPublisher` / ``WeightsSubscriber``
+protocols on one reliable, transient-local topic, so an actor that starts (or restarts) after the learner
+published still gets the newest bundle. The bundle is verified (checksum, shapes) by the actor's policy
+when it swaps it in; here only the envelope is checked."""
+
+from __future__ import annotations
+
+import threading
+
+from rclpy.node import Node
+from std_msgs.msg import UInt8MultiArray
+
+from robot_rl_ros import qos
+from robot_rl_ros.conversions import ConversionError, bundle_to_msg, msg_to_bundle
+from robot_rl_ros.node_util import DropLog
+
+
+class DdsWeightsPublisher:
+    def __init__(self, node: Node, topic: str = qos.WEIGHTS) -> None:
+        self._pub = node.create_publisher(UInt8MultiArray, topic, qos.LATCHED)
+        self.published = 0
+
+    def publish(self, version: int, data: bytes) -> None:
+        self._pub.publish(bundle_to_msg(version, data))
+        self.published += 1
+
+
+class DdsWeightsSubscriber:
+    """``poll()`` never blocks: it hands out the newest bundle received by the executor's callback, once."""
+
+    def __init__(self, node: Node, topic: str = qos.WEIGHTS, drops: DropLog | None = None) -> None:
+        self.topic = topic
+        self._drops = drops or DropLog(node)
+        self._lock = threading.Lock()
+        self._latest: tuple[int, bytes] | None = None
+        self._seen = -1
+        self.received = 0
+        self._sub = node.create_subscription(UInt8MultiArray, topic, self._on_msg, qos.LATCHED)
+
+    def _on_msg(self, msg: UInt8MultiArray) -> None:
+        try:
+            version, data = msg_to_bundle(msg)
+        except ConversionError as exc:
+            self._drops.drop(self.topic, exc.field, str(exc))
+            return
+        with self._lock:
+            self.received += 1
+            if self._latest is None or version > self._latest[0]:
+                self._latest = (version, data)
+
+    def poll(self) -> tuple[int, bytes] | None:
+        with self._lock:
+            if self._latest is None or self._latest[0] <= self._seen:
+                return None
+            self._seen = self._latest[0]
+            return self._latest
