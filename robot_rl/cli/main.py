@@ -32,7 +32,7 @@ COMMANDS: dict[str, Command] = {
     "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up", 5),
     "replay": Command("replay a recorded episode in simulation; EE tracking error", "robot_rl.cli.replay", 8),
     "video": Command("an episode's camera frames beside its simulated replay, as MP4", "robot_rl.cli.video", 8),
-    "report": Command("a training report: self-contained HTML with plots", None, 8),
+    "report": Command("a training report: self-contained HTML with plots", "robot_rl.cli.report", 8),
     "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer", 3),
     "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", "robot_rl.cli.calibrate", 7),
     "bench": Command("benchmarks: print a table, write JSON", "robot_rl.cli.bench"),
