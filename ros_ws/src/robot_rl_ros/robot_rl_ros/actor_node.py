@@ -135,6 +135,8 @@ class ActorNode(Node):
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
         if out.reset_seed is not None:
             self.pub_reset.publish(Int64(data=int(out.reset_seed)))
+        if out.reason.startswith(("stale", "intervening")):
+            self.get_logger().warning(f"no command: {out.reason}", throttle_duration_sec=1.0)
         s = self.actor.stats
         if s.episodes > self._episodes_logged:
             self._episodes_logged = s.episodes

@@ -52,7 +52,7 @@ class TeleopNode(Node):
             self.mouse = SpaceMouse(cfg.teleop.spacemouse).start()
             self.keys = KeyboardTeleop(dict(cfg.teleop.keys)).start()
             self._buttons: tuple[int, ...] = ()
-        self.pub_gripper.publish(Float32(data=self.gripper))
+            self.pub_gripper.publish(Float32(data=self.gripper))  # the toggle starts open
         self.create_timer(1.0 / cfg.ros.teleop_hz, self.on_timer)
         self.get_logger().info(f"teleop up ({self.backend})")
 

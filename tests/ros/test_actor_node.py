@@ -1,0 +1,91 @@
+"""actor_node against a scripted camera + robot in the test process: it commands while the observation is
+fresh, publishes nothing while a camera is stale, and drops malformed messages (wrong data size, unknown
+encoding, joint names that do not match the robot) with a throttled warning naming topic and field."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped
+from robot_rl_ros import qos
+from robot_rl_ros.conversions import JOINT_NAMES, image_to_msg, joint_state_to_msg, pose_to_msg, stamp_to_ns
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Int64
+
+from robot_rl.config import load_config
+from tests.ros.conftest import tiny_setup, wait_for
+
+
+class FakeCell:
+    """Publishes both cameras, joint states and the EE pose at 20 Hz in a mode the test switches; answers
+    reset requests. ``ticks`` counts publications (the test's clock for "nothing happened for a while")."""
+
+    def __init__(self, probe, cameras, shape) -> None:
+        self.probe, self.node = probe, probe.node
+        self.mode = "fresh"
+        self.ticks = 0
+        self.lock = threading.Lock()
+        self.images = {c: self.node.create_publisher(Image, qos.IMAGE.format(name=c), qos.SENSOR) for c in cameras}
+        self.joints = self.node.create_publisher(JointState, qos.JOINT_STATES, qos.SENSOR)
+        self.pose = self.node.create_publisher(PoseStamped, qos.EE_POSE, qos.SENSOR)
+        self.episode = self.node.create_publisher(Int64, qos.ROBOT_EPISODE, qos.LATCHED)
+        self.node.create_subscription(Int64, qos.ROBOT_RESET, lambda m: self.episode.publish(Int64(data=m.data)),
+                                      qos.EVENTS)
+        self.frame = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+        self.node.create_timer(0.05, self.publish)
+
+    def publish(self) -> None:
+        now = self.probe.now_ns()
+        for cam, pub in self.images.items():
+            stamp = now - 1_000_000_000 if (self.mode == "stale_wrist" and cam == "wrist") else now
+            msg = image_to_msg(self.frame, stamp, cam)
+            if cam == "wrist" and self.mode == "bad_data":
+                msg.data = msg.data[:-5]
+            if cam == "wrist" and self.mode == "bad_encoding":
+                msg.encoding = "yuv422"
+            pub.publish(msg)
+        names = [f"joint{i}" for i in range(8)] if self.mode == "bad_names" else JOINT_NAMES
+        self.joints.publish(joint_state_to_msg(names, np.append(np.zeros(7), 0.04), np.zeros(8), now))
+        self.pose.publish(pose_to_msg(np.array([0.5, 0.0, 0.3]), np.array([0.0, 1.0, 0.0, 0.0]), now))
+        with self.lock:
+            self.ticks += 1
+
+    def wait_ticks(self, n: int) -> None:
+        start = self.ticks
+        wait_for(lambda: self.ticks >= start + n, 30, f"{n} fake-cell publications")
+
+
+def test_actor_commands_only_on_fresh_well_formed_observations(tmp_path, probe, spawn):
+    overrides = [*tiny_setup(tmp_path), "ros.record=false", "task.max_steps=100000", "camera.max_age_s=0.2"]
+    cfg = load_config(overrides)
+    commands = probe.collect(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
+    cell = FakeCell(probe, cfg.camera.names, (cfg.camera.height, cfg.camera.width))
+    actor = spawn("actor_node", overrides)
+
+    def n_commands() -> int:
+        with probe.lock:
+            return len(commands)
+
+    def commands_since(i: int) -> list:
+        with probe.lock:
+            return commands[i:]
+
+    wait_for(lambda: n_commands() >= 5, 60, "commands on a fresh observation")
+    for recv, msg in commands_since(0):  # every command was computed from an observation younger than max age
+        assert (recv - stamp_to_ns(msg.header.stamp)) * 1e-9 < cfg.camera.max_age_s + 0.1
+
+    for mode, log in (("stale_wrist", "no command: stale observation, no command: images/wrist"),
+                      ("bad_data", "dropped malformed message on /cameras/wrist/image_raw: field data"),
+                      ("bad_encoding", "dropped malformed message on /cameras/wrist/image_raw: field encoding"),
+                      ("bad_names", "dropped malformed message on /robot/joint_states: field name")):
+        cell.mode = mode
+        cell.wait_ticks(int((cfg.camera.max_age_s + 0.15) / 0.05))  # the last good sample ages out
+        wait_for(lambda log=log: log in actor.output(), 10, f"the warning {log!r}")
+        quiet_from = n_commands()
+        cell.wait_ticks(15)  # 0.75 s: 7 control ticks at 10 Hz
+        assert commands_since(quiet_from) == [], f"{mode}: the actor commanded on a stale or malformed observation"
+        assert actor.alive(), f"{mode}: the actor died"
+        cell.mode = "fresh"
+        resumed = n_commands()
+        wait_for(lambda resumed=resumed: n_commands() >= resumed + 3, 10, f"commands again after {mode}")

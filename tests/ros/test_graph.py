@@ -1,0 +1,111 @@
+"""The whole graph in sim, started the way users start it (``robot-rl up sim``): robot and camera nodes on
+the MuJoCo twin, actor (+ recorder), learner, and a scripted teleop publisher in the test process that takes
+over during some episodes. Afterwards the store holds the episodes with the right ``intervened`` flags and
+RLIF rewards, the actor swapped in learner weights that came over DDS, and the simulated arm moved."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+from geometry_msgs.msg import TwistStamped
+from robot_rl_ros import qos
+from robot_rl_ros.conversions import twist_to_msg
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float32, Int64, String
+
+from robot_rl.data.layout import EpisodeSource
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.data.rewards import rlif_rewards
+from tests.ros.conftest import tiny_setup, wait_for
+
+EPISODES = 4
+TAKEOVER_SEEDS = {1, 3}  # the scripted human takes over in the 2nd and 4th episode
+TAKEOVER_AT, HANDBACK_AT = 5, 12  # policy proposals counted from the episode's start
+HUMAN_TWIST = np.array([0.0, 0.0, 0.6, 0.0, 0.0, 0.0], np.float32)  # straight up, gripper closed
+
+
+class ScriptedTeleop:
+    """Counts the actor's proposals per episode; in the chosen episodes takes over at one count and hands back
+    at another, publishing its twist at 50 Hz while it drives (like the real teleop node)."""
+
+    def __init__(self, probe) -> None:
+        self.probe, node = probe, probe.node
+        self.lock = threading.Lock()
+        self.seed, self.count, self.driving = None, 0, False
+        self.takeovers = 0
+        self.events = node.create_publisher(String, qos.TELEOP_EVENTS, qos.EVENTS)
+        self.twist = node.create_publisher(TwistStamped, qos.TELEOP_TWIST, qos.SENSOR)
+        self.gripper = node.create_publisher(Float32, qos.TELEOP_GRIPPER, qos.LATCHED)  # kept: latched sample
+        self.gripper.publish(Float32(data=1.0))
+        node.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
+        node.create_subscription(JointState, qos.POLICY_ACTION, self.on_proposal, qos.SENSOR)
+        node.create_timer(0.02, self.on_timer)
+
+    def on_episode(self, msg: Int64) -> None:
+        with self.lock:
+            self.seed, self.count, self.driving = int(msg.data), 0, False
+
+    def on_proposal(self, msg: JointState) -> None:
+        with self.lock:
+            self.count += 1
+            if self.seed in TAKEOVER_SEEDS and self.count == TAKEOVER_AT:
+                self.driving = True
+                self.takeovers += 1
+                self.twist.publish(twist_to_msg(HUMAN_TWIST, self.probe.now_ns()))
+                self.events.publish(String(data="takeover"))
+            elif self.driving and self.count == HANDBACK_AT:
+                self.driving = False
+                self.events.publish(String(data="handback"))
+
+    def on_timer(self) -> None:
+        with self.lock:
+            if self.driving:
+                self.twist.publish(twist_to_msg(HUMAN_TWIST, self.probe.now_ns()))
+
+
+def test_whole_graph_in_sim(tmp_path, probe):
+    overrides = [*tiny_setup(tmp_path, demos=2), f"ros.episodes={EPISODES}", "ros.teleop=none", "ros.seed=0"]
+    teleop = ScriptedTeleop(probe)
+    log = tmp_path / "up.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "robot_rl.cli.main", "up", "sim", *overrides], stdout=out,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        wait_for(lambda: proc.poll() is not None, 240, "robot-rl up sim to finish its episodes")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert proc.returncode == 0, text[-4000:]
+    assert "node actor exited cleanly" in text
+    assert teleop.takeovers == len(TAKEOVER_SEEDS)
+
+    store = ReplayStore.open(str(tmp_path / "replay.zarr"))
+    metas = [store.episode_meta(i) for i in range(store.n_episodes)]
+    policy_eps = [i for i, m in enumerate(metas) if m.source == EpisodeSource.policy]
+    assert [metas[i].seed for i in policy_eps] == list(range(EPISODES)), metas
+    assert max(metas[i].policy_version for i in policy_eps) >= 1, "no learner weights swapped in over DDS"
+    assert "weight swaps (v0)" not in text
+    for i in policy_eps:
+        ep = store.read_episode(i)
+        intervened, action, state = ep["intervened"], ep["action"], ep["obs/state"]
+        assert len(intervened) >= 5
+        pos = state[:, :3]
+        assert np.linalg.norm(pos.max(0) - pos.min(0)) > 0.01, f"episode {i}: the arm did not move"
+        rlif = rlif_rewards(intervened)
+        if metas[i].seed in TAKEOVER_SEEDS:
+            idx = np.flatnonzero(intervened)
+            assert len(idx) >= 3 and np.all(np.diff(idx) == 1), f"episode {i}: one contiguous take-over, got {idx}"
+            assert idx[0] >= 3, f"episode {i}: the take-over came at step {idx[0]}"
+            np.testing.assert_allclose(action[idx, :6], np.tile(HUMAN_TWIST, (len(idx), 1)), atol=1e-6)
+            assert np.all(action[idx, 6] == 1.0), "the human's gripper command was not executed"
+            assert rlif[idx[0] - 1] == -1.0 and rlif.sum() == -1.0, f"episode {i}: RLIF rewards {rlif}"
+        else:
+            assert not intervened.any() and not rlif.any()
+    store.close()
