@@ -2,11 +2,13 @@
 
 New residual weights from learner.dir/weights are swapped in between control steps (the actor never
 waits for the learner). With human.enabled the simulated human takes over when the policy drifts.
+--live-port PORT shows the cameras, action and who drives at http://127.0.0.1:PORT/ while it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from robot_rl.config import Config
 from robot_rl.rl.episodes import ResidualDecider, run_episode
@@ -16,11 +18,22 @@ from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--live-port", type=int, default=None, metavar="PORT",
+                        help="live view in a browser at http://127.0.0.1:PORT/ (off by default)")
+
+
 def run(args: argparse.Namespace, cfg: Config) -> int:
     policy, channel = load_policy(cfg), weights_channel(cfg)
-    with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
+    with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer, contextlib.ExitStack() as stack:
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
         decide = ResidualDecider(env, policy, human, cfg.act.explore)
+        if args.live_port is not None:
+            from robot_rl.viz.live import LiveDecider, LiveView
+
+            view = stack.enter_context(LiveView(args.live_port))
+            decide = LiveDecider(decide, view, version=lambda: policy.version)
+            print(f"live view: {view.url}", flush=True)
         successes = 0
         for i in range(cfg.act.episodes):
             r = run_episode(env, cfg.act.seed + i, decide, writer=writer, source="policy",

@@ -53,37 +53,25 @@ def _label(img: np.ndarray, text: str) -> None:
     _text(img, text, (4, h + 4), scale=0.45)
 
 
-def _tile(image: np.ndarray, size: tuple[int, int], caption: str) -> np.ndarray:
+def tile_image(image: np.ndarray, size: tuple[int, int], caption: str) -> np.ndarray:
     out = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST if size[1] >= 2 * image.shape[0]
                      else cv2.INTER_AREA)
     _label(out, caption)
     return out
 
 
-def _panel(width: int, ep: RecordedEpisode, result: ReplayResult, t: int, ret: float) -> np.ndarray:
+def info_panel(width: int, lines: tuple[str, str], who: str, who_color: tuple[int, int, int],
+               action: np.ndarray) -> np.ndarray:
+    """``(PANEL_H, width, 3)`` uint8: two text lines, who acted (top right), the action as bars in [-1, 1]."""
     panel = np.full((PANEL_H, width, 3), DARK, dtype=np.uint8)
-    cols, last = ep.cols, t == ep.length - 1
-    err_mm = 1000.0 * float(result.error.position[t])
-    _text(panel, f"episode {ep.index}  step {t}/{ep.length - 1}  t {cols['t_obs'][t] - cols['t_obs'][0]:.1f} s  "
-                 f"weights v{ep.meta.policy_version}", (8, 18))
-    _text(panel, f"reward {cols['reward'][t]:+.2f}  return {ret:+.2f}  EE err {err_mm:.1f} mm ({result.mode})",
-          (8, 38))
-    if last:
-        who, color = "final obs", GREY
-    elif cols["intervened"][t]:
-        who, color = "HUMAN", RED
-    else:
-        who, color = "policy", GREEN
-    if cols["success"][t]:
-        who, color = f"{who} SUCCESS", GREEN
+    _text(panel, lines[0], (8, 18))
+    _text(panel, lines[1], (8, 38))
     (tw, _), _ = cv2.getTextSize(who, _FONT, 0.6, 2)
-    _text(panel, who, (width - tw - 8, 18), color, 0.6, 2)
-    # the executed action, one bar per dimension, centred on 0 in [-1, 1]
+    _text(panel, who, (width - tw - 8, 18), who_color, 0.6, 2)
     n = len(ACTION_LABELS)
     x0, bar_w = 8, max(20, (width - 16) // n)
     mid_y, half_h = 76, 11
-    action = np.zeros(n) if last else cols["action"][t][:n]
-    for i, (name, v) in enumerate(zip(ACTION_LABELS, action, strict=False)):
+    for i, (name, v) in enumerate(zip(ACTION_LABELS, np.asarray(action)[:n], strict=False)):
         left = x0 + i * bar_w
         cx = left + bar_w // 2
         span = bar_w // 2 - 4
@@ -97,20 +85,42 @@ def _panel(width: int, ep: RecordedEpisode, result: ReplayResult, t: int, ret: f
     return panel
 
 
+def framed(body: np.ndarray, intervened: bool) -> np.ndarray:
+    """``body`` with a ``BORDER``-pixel frame, red while the human drives; cropped to even H and W."""
+    color = RED if intervened else (0, 0, 0)
+    out = cv2.copyMakeBorder(body, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_CONSTANT, value=color)
+    return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]
+
+
+def _panel(width: int, ep: RecordedEpisode, result: ReplayResult, t: int, ret: float) -> np.ndarray:
+    cols, last = ep.cols, t == ep.length - 1
+    err_mm = 1000.0 * float(result.error.position[t])
+    lines = (f"episode {ep.index}  step {t}/{ep.length - 1}  t {cols['t_obs'][t] - cols['t_obs'][0]:.1f} s  "
+             f"weights v{ep.meta.policy_version}",
+             f"reward {cols['reward'][t]:+.2f}  return {ret:+.2f}  EE err {err_mm:.1f} mm ({result.mode})")
+    if last:
+        who, color = "final obs", GREY
+    elif cols["intervened"][t]:
+        who, color = "HUMAN", RED
+    else:
+        who, color = "policy", GREEN
+    if cols["success"][t]:
+        who, color = f"{who} SUCCESS", GREEN
+    return info_panel(width, lines, who, color, np.zeros(len(ACTION_LABELS)) if last else cols["action"][t])
+
+
 def compose_frame(ep: RecordedEpisode, result: ReplayResult, t: int, tile: int, ret: float = 0.0) -> np.ndarray:
     """Frame ``t`` of the video: ``(H, W, 3) uint8`` RGB with even H and W; ``ret``: return up to step t."""
     h, w = next(iter(result.frames.values())).shape[1:3]
     size = (max(2, round(w * tile / h)), tile)
-    rows = [np.concatenate([_tile(ep.images(cam)[t], size, f"recorded {cam}"),
+    rows = [np.concatenate([tile_image(ep.images(cam)[t], size, f"recorded {cam}"),
                             np.full((tile, 4, 3), DARK, np.uint8),
-                            _tile(result.frames[cam][t], size, f"simulated {cam}")], axis=1)
+                            tile_image(result.frames[cam][t], size, f"simulated {cam}")], axis=1)
             for cam in ep.cameras]
     grid = np.concatenate([r for row in rows for r in (row, np.full((4, row.shape[1], 3), DARK, np.uint8))][:-1],
                           axis=0)
     body = np.concatenate([grid, _panel(grid.shape[1], ep, result, t, ret)], axis=0)
-    color = RED if (t < ep.length - 1 and ep.cols["intervened"][t]) else (0, 0, 0)
-    out = cv2.copyMakeBorder(body, BORDER, BORDER, BORDER, BORDER, cv2.BORDER_CONSTANT, value=color)
-    return out[: out.shape[0] // 2 * 2, : out.shape[1] // 2 * 2]
+    return framed(body, bool(t < ep.length - 1 and ep.cols["intervened"][t]))
 
 
 def write_episode_video(ep: RecordedEpisode, result: ReplayResult, path: str | Path, fps: float, *,
