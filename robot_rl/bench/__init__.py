@@ -6,6 +6,7 @@ SUITES: dict[str, str] = {
     "hardware": "robot_rl.bench.hardware",
     "policy": "robot_rl.bench.policy",
     "learning": "robot_rl.bench.learning",
+    "ros": "robot_rl.bench.ros",
 }
 # Hours on a CPU: run on its own (`robot-rl bench learning`), never as part of `all`.
 LONG_SUITES = frozenset({"learning"})

@@ -43,7 +43,10 @@ def _default_nodes() -> list[RosNodeConfig]:
 class RosConfig:
     """The node graph (DESIGN.md section 1). ``episodes``: the actor ends the run after this many (0: run until
     stopped). ``teleop``: ``sim`` (the simulated human watching the sim), ``devices`` (SpaceMouse + keyboard),
-    ``none``. ``state_hz``: joint state / pose publishing rate of the robot node. ``teleop_hz``: the teleop
+    ``none``. ``lockstep``: act only on observations taken after the previous command (right
+    for the MuJoCo twin, which steps once per command; false on hardware, where cameras stream at their own
+    rate). ``torch_threads``: torch threads in each node (0: torch's default; 1 keeps a 2-core machine responsive).
+    ``state_hz``: joint state / pose publishing rate of the robot node. ``teleop_hz``: the teleop
     node's publishing rate. ``discovery_range``: ROS_AUTOMATIC_DISCOVERY_RANGE set for the nodes when the
     environment does not set it (LOCALHOST keeps the graph on this machine; SUBNET to put the learner on
     another host). ``stop_grace_s``: how long a node gets to exit after SIGINT before SIGTERM / SIGKILL."""
@@ -53,6 +56,8 @@ class RosConfig:
     seed: int = 0
     explore: bool = True
     record: bool = True
+    lockstep: bool = True
+    torch_threads: int = 1
     teleop: str = "sim"
     state_hz: float = 50.0
     teleop_hz: float = 50.0
@@ -69,6 +74,7 @@ class RosConfig:
             _check(n.executable in NODE_EXECUTABLES, f"{key}.nodes[{i}].executable",
                    f"must be one of {list(NODE_EXECUTABLES)}, got {n.executable!r}")
         _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
+        _check(self.torch_threads >= 0, f"{key}.torch_threads", "must be >= 0")
         _check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")
         _check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
         _check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",

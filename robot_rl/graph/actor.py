@@ -2,8 +2,8 @@
 :meth:`GraphActor.tick` and publishes what it returns; its subscriptions fill an
 :class:`~robot_rl.graph.observation.ObservationBuffer` and call :meth:`GraphActor.on_event`.
 
-One tick: (1) assemble the newest observation; stale (older than the configured age, or not newer than
-the last command, so each command sees its predecessor's effect) -> publish nothing; (2) close the
+One tick: (1) assemble the newest observation; stale (older than the configured age, or, with ``lockstep``,
+not newer than the last command, so each command sees its predecessor's effect) -> publish nothing; (2) close the
 previous step's row now that its outcome (success / failure events, the next observation) is known, and
 end the episode when it is over; (3) base + residual proposes, the human wins while intervening (a stale
 human command while intervening -> publish nothing); (4) clip and return the command; (5) between ticks,
@@ -70,10 +70,11 @@ class _Pending:
 class GraphActor:
     def __init__(self, policy: ResidualPolicy, limits: SafetyLimits, *, max_steps: int, explore: bool = True,
                  writer: EpisodeWriter | None = None, weights: WeightsSubscriber | None = None,
-                 episodes: int = 0, seed: int = 0) -> None:
+                 episodes: int = 0, seed: int = 0, lockstep: bool = True) -> None:
         self.policy, self.limits, self.writer, self.weights = policy, limits, writer, weights
         self.max_steps, self.explore, self.episodes = max_steps, explore, episodes
         self.seed = seed
+        self.lockstep = lockstep
         self.phase = Phase.resetting
         self.stats = ActorStats()
         self.intervening = False
@@ -141,7 +142,7 @@ class GraphActor:
 
     def _running(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None) -> TickOutput:
         try:
-            obs, t_obs = buffer.assemble(now, newer_than=self._last_command)
+            obs, t_obs = buffer.assemble(now, newer_than=self._last_command if self.lockstep else float("-inf"))
         except StaleObservation as exc:
             self.stats.stale += 1
             self.stats.last_stale = str(exc)

@@ -6,6 +6,7 @@ RLIF rewards, the actor swapped in learner weights that came over DDS, and the s
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -68,30 +69,46 @@ class ScriptedTeleop:
 
 
 def test_whole_graph_in_sim(tmp_path, probe):
-    overrides = [*tiny_setup(tmp_path, demos=2), f"ros.episodes={EPISODES}", "ros.teleop=none", "ros.seed=0"]
+    overrides = [*tiny_setup(tmp_path, demos=2), "ros.teleop=none", "ros.seed=0"]
+    store_path = str(tmp_path / "replay.zarr")
     teleop = ScriptedTeleop(probe)
     log = tmp_path / "up.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "robot_rl.cli.main", "up", "sim", *overrides], stdout=out,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def policy_episodes() -> list:
+        """Committed actor episodes' metadata, read while the actor writes (the learner's way of reading)."""
+        if proc.poll() is not None:
+            raise AssertionError(f"robot-rl up exited early ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            with ReplayStore.open(store_path) as store:
+                metas = [store.episode_meta(i) for i in range(store.n_episodes)]
+        except Exception:  # the writer may be between two writes of its metadata: read again
+            return []
+        return [m for m in metas if m.source == EpisodeSource.policy]
+
+    def done() -> bool:  # enough episodes, and one of them started with weights that came over DDS
+        eps = policy_episodes()
+        return len(eps) >= EPISODES and any(m.policy_version >= 1 for m in eps)
+
     try:
-        wait_for(lambda: proc.poll() is not None, 240, "robot-rl up sim to finish its episodes")
+        wait_for(done, 240, f"{EPISODES} actor episodes and one acting with learner weights", poll_s=0.5)
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C does: the supervisor stops the graph, actor first
+            proc.wait(timeout=60)
     text = log.read_text()
     assert proc.returncode == 0, text[-4000:]
-    assert "node actor exited cleanly" in text
-    assert teleop.takeovers == len(TAKEOVER_SEEDS)
+    assert "all nodes stopped" in text
+    assert teleop.takeovers >= len(TAKEOVER_SEEDS)
 
-    store = ReplayStore.open(str(tmp_path / "replay.zarr"))
+    store = ReplayStore.open(store_path)
     metas = [store.episode_meta(i) for i in range(store.n_episodes)]
     policy_eps = [i for i, m in enumerate(metas) if m.source == EpisodeSource.policy]
-    assert [metas[i].seed for i in policy_eps] == list(range(EPISODES)), metas
+    assert [metas[i].seed for i in policy_eps] == list(range(len(policy_eps))), metas
     assert max(metas[i].policy_version for i in policy_eps) >= 1, "no learner weights swapped in over DDS"
-    assert "weight swaps (v0)" not in text
     for i in policy_eps:
         ep = store.read_episode(i)
         intervened, action, state = ep["intervened"], ep["action"], ep["obs/state"]

@@ -48,7 +48,7 @@ class ActorNode(Node):
         self.buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=self.writer, weights=self.weights,
-                                episodes=cfg.ros.episodes, seed=cfg.ros.seed)
+                                episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep)
         self.shape = (cfg.camera.height, cfg.camera.width)
         self._width: tuple[float, int] | None = None  # gripper width (m), stamp ns
         self._twist: tuple[np.ndarray, int] | None = None

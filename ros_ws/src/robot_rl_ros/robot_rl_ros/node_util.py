@@ -10,6 +10,7 @@ from collections.abc import Callable
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 from rclpy.utilities import remove_ros_args
 
 from robot_rl.config import Config, load_config
@@ -48,19 +49,25 @@ class DropLog:
 
 
 def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> int:
-    """``rclpy.init``, build the node from the config, spin until SIGINT / SIGTERM or the node asks to stop
-    (``node.finished``), then ``node.close()`` (its cleanup: stop the arm, flush the store) and shut down."""
+    """``rclpy.init``, build the node from the config, spin until SIGINT / SIGTERM or the
+    node asks to stop (``node.finished``), then ``node.close()`` (its cleanup: stop the arm, flush the store)
+    and shut down."""
     argv = sys.argv if argv is None else argv
     cfg = config_from_argv(argv)
+    if cfg.ros.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(cfg.ros.torch_threads)
     rclpy.init(args=argv)
     node = None
     code = 0
     try:
         node = make(cfg)
+        done = Future()
+        node.create_timer(0.1, lambda: getattr(node, "finished", False) and not done.done() and done.set_result(1))
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        while rclpy.ok() and not getattr(node, "finished", False):
-            executor.spin_once(timeout_sec=0.05)
+        executor.spin_until_future_complete(done)
         code = int(getattr(node, "exit_code", 0))
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
