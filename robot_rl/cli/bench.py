@@ -4,6 +4,7 @@ Suites: sim (env steps/s with both cameras, physics steps/s, render fps per came
 buffer (append rows/s and put latency, sample batches/s vs. a plain numpy baseline, refresh time),
 hardware (Franka command latency against franky-sim, camera playback, SpaceMouse),
 policy (learner updates/s at batch 256, actor step latency),
+ros (camera capture -> command latency and control-period jitter, ROS 2 graph vs the same actor in-process),
 learning (the issue-4 experiment: BC, residual variants, HG-DAgger on the same seeds; hours on a CPU,
 see bench.learning.*), all (every suite but learning).
 """

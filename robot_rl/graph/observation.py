@@ -12,8 +12,10 @@ import numpy as np
 class StaleObservation(RuntimeError):
     """An observation key is missing or older than allowed; ``key`` names it."""
 
-    def __init__(self, key: str, age: float) -> None:
+    def __init__(self, key: str, age: float, not_newer: bool = False) -> None:
         what = "never received" if age == float("inf") else f"{age * 1e3:.0f} ms old"
+        if not_newer:
+            what += ", not newer than the last command"
         super().__init__(f"{key}: {what}")
         self.key, self.age = key, age
 
@@ -51,7 +53,7 @@ class ObservationBuffer:
                 raise StaleObservation(key, float("inf"))
             value, stamp = latest[key]
             if now - stamp > self.max_age_s or stamp <= newer_than:
-                raise StaleObservation(key, now - stamp)
+                raise StaleObservation(key, now - stamp, not_newer=now - stamp <= self.max_age_s)
             obs[key] = value
             oldest = min(oldest, stamp)
         return obs, oldest
