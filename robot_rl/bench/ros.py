@@ -6,7 +6,9 @@ residual, cameras streaming at ``camera.fps``, newest-frame semantics, no lock-s
 - **ROS**: a synthetic camera + robot-state process -> ``actor_node`` -> a probe process, over DDS on loopback
   (the latency is measured where the command is received, so it includes the command's own hop);
 - **in-process** (the baseline): a camera thread and the control loop in one process, no ROS.
-The frame's age when the tick reads it (up to one camera period) is in both; the difference is what ROS adds.
+The frame's age when the tick reads it (up to one camera period) is in both: the cameras run slightly off
+``camera.fps`` so that, like a free-running camera, their phase against the control clock sweeps through one
+whole frame period during each measurement (in both pipelines alike); the difference is what ROS adds.
 Runs one after the other, never concurrently. The core library never imports rclpy: the ROS side runs as
 processes (``robot_rl_ros.bench_nodes``).
 """
@@ -46,8 +48,13 @@ def _stats(latency_s: np.ndarray, ticks_s: np.ndarray, hz: float) -> dict[str, f
             "jitter_p99_ms": float(np.percentile(jitter, 99) * 1e3), "n": len(latency_s)}
 
 
+def _camera_hz(fps: float, hz: float, n: int) -> float:
+    """A camera rate whose phase against the control clock drifts by one frame over the n + WARMUP ticks."""
+    return fps - hz / (n + WARMUP)
+
+
 def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
-    """Camera thread at camera.fps + control loop at ``hz``, one process; latencies of n commands."""
+    """Camera thread + control loop at ``hz``, one process; latencies of n commands."""
     from robot_rl.rl.sim_session import load_policy
 
     rng = np.random.default_rng(0)
@@ -57,7 +64,7 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
     stop = threading.Event()
 
     def camera() -> None:
-        period, t_next = 1.0 / cfg.camera.fps, time.time()
+        period, t_next = 1.0 / _camera_hz(cfg.camera.fps, hz, n), time.time()
         while not stop.is_set():
             t = time.time()
             for c, f in frames.items():
@@ -98,7 +105,7 @@ def _ros(overrides: list[str], hz: float, n: int, work: Path) -> dict[str, float
     py = [sys.executable, "-m"]
     procs = [subprocess.Popen([*py, "robot_rl_ros.bench_nodes", *mode, *overrides], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
-             for mode in (["camera"], ["probe", str(out), str(n + WARMUP)])]
+             for mode in (["camera", str(_camera_hz(cfg.camera.fps, hz, n))], ["probe", str(out), str(n + WARMUP)])]
     procs.append(subprocess.Popen([*py, "robot_rl_ros.actor_node", *overrides], env=env, stdout=log,
                                   stderr=subprocess.STDOUT))
     try:
@@ -149,6 +156,6 @@ def run(cfg: Config) -> BenchResult:
                 rows[-2]["ros_adds_p99_ms"] = ros_stats["p99_ms"] - base_stats["p99_ms"]
                 rows[-2]["ratio_p50"] = ros_stats["p50_ms"] / base_stats["p50_ms"]
     notes.append("latency: camera capture stamp -> command (ROS: received by a probe, one extra hop); includes the "
-                 "frame's age when the tick reads it (cameras at 30 fps), in both pipelines")
+                 "frame's age when the tick reads it (cameras at ~30 fps, phase sweeping one frame), in both pipelines")
     notes.append("targets: ROS adds < 2 ms p99 at 128x128; 10 Hz period jitter p99 < 2 ms; torch threads 1")
     return BenchResult(suite="ros", rows=rows, notes=notes)

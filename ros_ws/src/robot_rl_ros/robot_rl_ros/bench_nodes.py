@@ -1,7 +1,7 @@
 """Helpers for ``robot-rl bench ros`` (not part of the graph).
 
-``python -m robot_rl_ros.bench_nodes camera [overrides]``: a synthetic camera set + robot state at
-``camera.fps`` (fixed random frames of ``camera.width x height``, stamped at publication), answering reset
+``python -m robot_rl_ros.bench_nodes camera HZ [overrides]``: a synthetic camera set + robot state at HZ
+(fixed random frames of ``camera.width x height``, stamped at publication), answering reset
 requests, so the real actor node runs against it with nothing else in the loop.
 
 ``python -m robot_rl_ros.bench_nodes probe OUT.json N [overrides]``: records N commands from the actor
@@ -25,7 +25,7 @@ from robot_rl_ros.node_util import now_ns, run_node
 
 
 class BenchCamera(Node):
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, hz: float) -> None:
         super().__init__("bench_camera")
         rng = np.random.default_rng(0)
         self.frames = {n: rng.integers(0, 256, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)
@@ -36,7 +36,7 @@ class BenchCamera(Node):
         self.episode = self.create_publisher(Int64, qos.ROBOT_EPISODE, qos.LATCHED)
         self.create_subscription(Int64, qos.ROBOT_RESET, lambda m: self.episode.publish(Int64(data=m.data)),
                                  qos.EVENTS)
-        self.create_timer(1.0 / cfg.camera.fps, self.publish)
+        self.create_timer(1.0 / hz, self.publish)
 
     def publish(self) -> None:
         t = now_ns(self)  # capture stamp
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     mode = argv.pop(1)
     if mode == "camera":
-        return run_node(BenchCamera, argv)
+        hz = float(argv.pop(1))
+        return run_node(lambda cfg: BenchCamera(cfg, hz), argv)
     if mode == "probe":
         out, n = argv.pop(1), int(argv.pop(1))
         return run_node(lambda cfg: BenchProbe(cfg, out, n), argv)

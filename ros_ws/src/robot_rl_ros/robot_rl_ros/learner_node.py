@@ -5,11 +5,13 @@ host: same ROS_DOMAIN_ID (and ``ros.discovery_range=SUBNET``), the store reachab
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
 import rclpy
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from robot_rl.rl.learner import Learner, LearnerStatus
 from robot_rl_ros.node_util import config_from_argv
@@ -19,7 +21,10 @@ from robot_rl_ros.weights import DdsWeightsPublisher
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     cfg = config_from_argv(argv)
-    rclpy.init(args=argv)
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop_signal: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda s, _f: stop_signal.append(s))
     node = Node("learner_node")
     log = node.get_logger()
     try:
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"({s.online_transitions} online / {s.offline_transitions} offline transitions)")
 
         # DDS delivers from its own threads: no executor is needed to publish, so the learner owns this thread.
-        status = learner.run(stop=lambda: not rclpy.ok(), on_status=report)
+        status = learner.run(stop=lambda: bool(stop_signal) or not rclpy.ok(), on_status=report)
         log.info(f"learner stopped at {status.updates} updates, weights v{status.version}")
     except KeyboardInterrupt:
         pass

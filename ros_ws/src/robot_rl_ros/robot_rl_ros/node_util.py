@@ -3,6 +3,7 @@ loop with a clean shutdown on SIGINT / SIGTERM, ROS time in seconds, and throttl
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from collections.abc import Callable
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 from rclpy.utilities import remove_ros_args
 
@@ -58,13 +60,23 @@ def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> i
         import torch
 
         torch.set_num_threads(cfg.ros.torch_threads)
-    rclpy.init(args=argv)
+    # Our own SIGINT / SIGTERM handling: a flag the node's 0.1 s stop check turns into a clean exit (close() runs,
+    # the arm is stopped, the store flushed). rclpy's handler left spin_until_future_complete waiting forever.
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop_signal: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda s, _f: stop_signal.append(s))
     node = None
     code = 0
     try:
         node = make(cfg)
         done = Future()
-        node.create_timer(0.1, lambda: getattr(node, "finished", False) and not done.done() and done.set_result(1))
+
+        def check_stop() -> None:
+            if (stop_signal or getattr(node, "finished", False)) and not done.done():
+                done.set_result(True)
+
+        node.create_timer(0.1, check_stop)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin_until_future_complete(done)

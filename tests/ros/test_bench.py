@@ -1,0 +1,21 @@
+"""``robot-rl bench ros`` measures both pipelines (one small setup here; the full suite is a benchmark, not a test)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_rl.bench import SUITES
+from robot_rl.bench import ros as bench
+from robot_rl.config import load_config
+from tests.ros.conftest import tiny_setup
+
+
+def test_bench_ros_measures_ros_and_in_process(tmp_path):
+    assert SUITES["ros"] == "robot_rl.bench.ros"
+    overrides = [*tiny_setup(tmp_path), "task.control_hz=10", "task.max_steps=1000000000", "ros.record=false",
+                 "ros.lockstep=false"]
+    n = 20
+    for stats in (bench._in_process(load_config(overrides), 10.0, n), bench._ros(overrides, 10.0, n, tmp_path)):
+        assert stats["n"] == n
+        assert 0 < stats["p50_ms"] <= stats["p99_ms"] < 1000, stats
+        assert np.isfinite(stats["jitter_p99_ms"])
