@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,10 +43,16 @@ RATES = (10.0, 30.0)
 WARMUP = 10
 
 
-def _stats(latency_s: np.ndarray, ticks_s: np.ndarray, hz: float) -> dict[str, float]:
-    jitter = np.abs(np.diff(ticks_s) - 1.0 / hz)
+def _jitter_p99_ms(times_s: np.ndarray, hz: float) -> float:
+    return float(np.percentile(np.abs(np.diff(times_s) - 1.0 / hz), 99) * 1e3)
+
+
+def _stats(latency_s: np.ndarray, commands_s: np.ndarray, hz: float, tick_jitter_ms: float | None) -> dict:
+    """Latency p50/p99; jitter p99 of the command period (where commands become available: after the policy, and
+    for ROS after the hop to the probe) and of the tick period (when the control timer fired)."""
     return {"p50_ms": float(np.percentile(latency_s, 50) * 1e3), "p99_ms": float(np.percentile(latency_s, 99) * 1e3),
-            "jitter_p99_ms": float(np.percentile(jitter, 99) * 1e3), "n": len(latency_s)}
+            "jitter_p99_ms": _jitter_p99_ms(commands_s, hz), "tick_jitter_p99_ms": tick_jitter_ms,
+            "n": len(latency_s)}
 
 
 def _camera_hz(fps: float, hz: float, n: int) -> float:
@@ -77,7 +84,7 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
     actor.on_reset_done(actor.seed, 0.0)
     thread = threading.Thread(target=camera, daemon=True)
     thread.start()
-    latency, ticks = [], []
+    latency, ticks, starts = [], [], []
     period, t_next = 1.0 / hz, time.time()
     try:
         while len(latency) < n + WARMUP:
@@ -85,6 +92,7 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
             stop.wait(max(0.0, t_next - time.time()))  # the control timer
             now = time.time()
             out = actor.tick(buf, now)
+            starts.append(now)
             if out.command is not None:
                 t = time.time()
                 latency.append(t - out.t_obs)
@@ -92,7 +100,8 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
     finally:
         stop.set()
         thread.join()
-    return _stats(np.array(latency[WARMUP:]), np.array(ticks[WARMUP:]), hz)
+    return _stats(np.array(latency[WARMUP:]), np.array(ticks[WARMUP:]), hz,
+                  _jitter_p99_ms(np.array(starts[WARMUP:]), hz))
 
 
 def _ros(overrides: list[str], hz: float, n: int, work: Path) -> dict[str, float]:
@@ -127,7 +136,10 @@ def _ros(overrides: list[str], hz: float, n: int, work: Path) -> dict[str, float
         log.close()
     receipt = np.array(data["receipt_ns"][WARMUP:]) * 1e-9
     stamp = np.array(data["stamp_ns"][WARMUP:]) * 1e-9
-    return _stats(receipt - stamp, receipt, hz)
+    # the actor node logs its own timer's period percentiles when it stops ("period p50/p99" in ms)
+    m = re.search(r"period ([0-9.]+)/([0-9.]+)", (work / f"ros-{hz:g}.log").read_text())
+    tick_jitter = abs(float(m.group(2)) - 1e3 / hz) if m else None
+    return _stats(receipt - stamp, receipt, hz, tick_jitter)
 
 
 def run(cfg: Config) -> BenchResult:
@@ -151,11 +163,14 @@ def run(cfg: Config) -> BenchResult:
                 ros_stats = _ros(overrides, hz, n, work)
                 for name, s in (("ROS 2 (DDS, 3 processes)", ros_stats), ("in-process, no ROS", base_stats)):
                     rows.append({"setup": label, "hz": hz, "pipeline": name, "latency_p50_ms": s["p50_ms"],
-                                 "latency_p99_ms": s["p99_ms"], "jitter_p99_ms": s["jitter_p99_ms"], "n": s["n"]})
+                                 "latency_p99_ms": s["p99_ms"], "command_jitter_p99_ms": s["jitter_p99_ms"],
+                                 "tick_jitter_p99_ms": s["tick_jitter_p99_ms"], "n": s["n"]})
                 rows[-2]["ros_adds_p50_ms"] = ros_stats["p50_ms"] - base_stats["p50_ms"]
                 rows[-2]["ros_adds_p99_ms"] = ros_stats["p99_ms"] - base_stats["p99_ms"]
                 rows[-2]["ratio_p50"] = ros_stats["p50_ms"] / base_stats["p50_ms"]
     notes.append("latency: camera capture stamp -> command (ROS: received by a probe, one extra hop); includes the "
                  "frame's age when the tick reads it (cameras at ~30 fps, phase sweeping one frame), in both pipelines")
+    notes.append("jitter: command = period between commands becoming available (after the policy; ROS: at the probe); "
+                 "tick = the control timer's period (ROS: p99 period from the actor node's log, vs the nominal one)")
     notes.append("targets: ROS adds < 2 ms p99 at 128x128; 10 Hz period jitter p99 < 2 ms; torch threads 1")
     return BenchResult(suite="ros", rows=rows, notes=notes)

@@ -7,6 +7,7 @@ arrive on ``/learner/weights`` and are swapped in between ticks. Exits after ``r
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
@@ -54,6 +55,8 @@ class ActorNode(Node):
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
         self._episodes_logged = 0
+        self._timing: list[tuple[float, float, float]] = []  # (observation age at the tick, tick s, period s)
+        self._last_tick = 0
         self.finished = False
         for cam in cams:
             topic = qos.IMAGE.format(name=cam)
@@ -128,9 +131,13 @@ class ActorNode(Node):
 
     def on_tick(self) -> None:
         now = now_ns(self)
+        t0 = time.perf_counter()
         out = self.actor.tick(self.buffer, now * 1e-9, self.human_action(now))
         if out.command is not None:
             self.pub_command.publish(action_to_msg(out.command, int(out.t_obs * 1e9)))
+            self._timing.append((now * 1e-9 - out.t_obs, time.perf_counter() - t0,
+                                 (now - self._last_tick) * 1e-9 if self._last_tick else 0.0))
+        self._last_tick = now
         if out.policy_action is not None:
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
         if out.reset_seed is not None:
@@ -151,6 +158,13 @@ class ActorNode(Node):
             if self.actor.phase is Phase.running:
                 self.writer.abort_episode()  # stopped mid-episode: it never reaches the store
             self.writer.close()
+        if len(self._timing) > 1:
+            age, tick, period = (np.array(x[1:]) * 1e3 for x in zip(*self._timing, strict=True))
+            self.get_logger().info(
+                f"timing over {len(age) + 1} commands (ms, p50/p99): observation age at the tick "
+                f"{np.percentile(age, 50):.1f}/{np.percentile(age, 99):.1f}, tick (policy + publish) "
+                f"{np.percentile(tick, 50):.1f}/{np.percentile(tick, 99):.1f}, period "
+                f"{np.percentile(period, 50):.1f}/{np.percentile(period, 99):.1f}")
         s = self.actor.stats
         self.get_logger().info(f"actor done: {s.episodes} episodes, {s.successes} successes, {s.swaps} weight "
                                f"swaps (v{self.policy.version}), {s.stale} stale ticks")
