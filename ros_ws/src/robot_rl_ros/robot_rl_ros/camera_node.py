@@ -42,9 +42,7 @@ class CameraNode(Node):
         else:
             from robot_rl.hardware.realsense import open_cameras
 
-            self.cameras = open_cameras(cfg.camera)
-            for cam in self.cameras.values():
-                cam.connect()
+            self.cameras = open_cameras(cfg.camera)  # connected, each checked present first
             self.create_timer(1.0 / cfg.camera.fps, self.on_device_timer)
         self.get_logger().info(f"cameras {self.names} ({cfg.camera.backend.value}) "
                                f"{cfg.camera.width}x{cfg.camera.height}")
