@@ -12,6 +12,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 from geometry_msgs.msg import TwistStamped
 from robot_rl_ros import qos
 from robot_rl_ros.conversions import twist_to_msg
@@ -126,3 +127,18 @@ def test_whole_graph_in_sim(tmp_path, probe):
         else:
             assert not intervened.any() and not rlif.any()
     store.close()
+
+
+@pytest.mark.slow
+def test_graph_with_the_simulated_human(tmp_path):
+    """``robot-rl up sim`` as shipped (teleop node = the simulated human) ends by itself after ros.episodes; the
+    untrained policy drifts, so the simulated human takes over in the recorded episodes."""
+    overrides = [*tiny_setup(tmp_path, demos=2), "ros.episodes=2"]
+    result = subprocess.run([sys.executable, "-m", "robot_rl.cli.main", "up", "sim", *overrides], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "node actor exited cleanly" in result.stdout
+    with ReplayStore.open(str(tmp_path / "replay.zarr")) as store:
+        eps = [i for i in range(store.n_episodes) if store.episode_meta(i).source == EpisodeSource.policy]
+        assert len(eps) == 2
+        assert any(store.read_episode(i)["intervened"].any() for i in eps), "the simulated human never took over"
