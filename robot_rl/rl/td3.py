@@ -78,7 +78,7 @@ class ResidualTD3:
                 # Pull towards the base (residual 0): keeps an unsure critic from saturating the residual.
                 loss = loss + cfg.residual_penalty * residual.pow(2).mean()
             if cfg.demo_bc_weight > 0 and "offline" in b:
-                loss = loss + cfg.demo_bc_weight * self._demo_bc(b, residual, q_pi.detach())
+                loss = loss + cfg.demo_bc_weight * self._demo_bc(b, residual, q.detach(), q_pi.detach())
             self._check_finite(loss, "actor")
             self.actor_opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -90,14 +90,16 @@ class ResidualTD3:
         return UpdateInfo(critic_loss=float(critic_loss.detach()), actor_loss=actor_loss,
                           q_mean=float(q.mean().detach()))
 
-    def _demo_bc(self, b: dict[str, torch.Tensor], residual: torch.Tensor, q_pi: torch.Tensor) -> torch.Tensor:
+    def _demo_bc(self, b: dict[str, torch.Tensor], residual: torch.Tensor, q_executed: torch.Tensor,
+                 q_pi: torch.Tensor) -> torch.Tensor:
         """Imitate the human where the critic agrees (a Q-filter, Nair et al. 2018): on offline rows
         (demonstrations and take-over steps) whose executed action the ensemble values above the
         policy's, regress the residual onto the one that reproduces it, ``(action - base) / scale``
-        (saturated at +-1 when the correction is out of the residual's reach)."""
+        (saturated at +-1 when the correction is out of the residual's reach). ``q_executed`` is the
+        critic step's own Q of the executed actions (E, B), reused rather than recomputed."""
         with torch.no_grad():
             wanted = ((b["action"] - b["base_action"]) / self.cfg.residual_scale).clamp(-1.0, 1.0)
-            better = self.critic(b["obs"], b["action"]).mean(0) > q_pi.mean(0)
+            better = q_executed.mean(0) > q_pi.mean(0)
             mask = (b["offline"].bool() & better).float()
         per_row = (residual - wanted).pow(2).sum(-1)
         return (per_row * mask).sum() / mask.sum().clamp_min(1.0)
