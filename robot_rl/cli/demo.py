@@ -7,28 +7,40 @@
    in its own process and pushes weights that the actor swaps in between control steps,
 5. BC + residual evaluated on the same held-out seeds; a summary table, a video of the first
    evaluation episode and summary.json under output_dir/demo-<time>/.
+
+With demo.ros=true, step 4 runs as the ROS 2 node graph of `robot-rl up sim` (robot, camera, simulated
+human, learner and actor nodes, each its own process; needs the `ros` extra) on the same store, BC base
+and learner folder; its output goes to graph.log.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from robot_rl.bench.report import format_table
 from robot_rl.cli.train_bc import train_and_save
+from robot_rl.cli.up import ros_missing, run_graph
 from robot_rl.config import Config
+from robot_rl.data.integrity import summarize
+from robot_rl.policies import bundle as bundles
 from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
 from robot_rl.rl.evaluate import eval_seeds, evaluate
 from robot_rl.rl.human import SimulatedHuman
+from robot_rl.rl.learner import CHECKPOINT
+from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
@@ -74,38 +86,20 @@ def _stop_learner(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def run(args: argparse.Namespace, cfg: Config) -> int:
-    out = Path(cfg.output_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
-    cfg, path_overrides = _run_paths(cfg, out)
+def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_overrides: list[str],
+                       env: PickPlaceEnv, policy: ResidualPolicy) -> dict | None:
+    """Phase 4 in this process: the actor + simulated human here, ``robot-rl learn`` beside it."""
     d = cfg.demo
-    print(f"robot-rl demo -> {out}\n[1/5] collecting {d.demos} demonstrations (demonstrator noise {d.demo_noise:g})")
-    rows: list[dict] = []
-    weak = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise_std=d.demo_noise))
-    with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
-        demos = collect_demos(weak, env, writer, d.demos, seed=d.seed + 1000)
-        rows.append({"phase": "demonstrations", "episodes": len(demos),
-                     "success": np.mean([r.success for r in demos]), "interventions": 0.0, "weights": "-"})
-
-        print(f"[2/5] training the BC base ({cfg.policy.epochs} epochs)")
-        train_and_save(cfg)
-        policy = load_policy(cfg)
-        seeds = eval_seeds(d.eval_episodes)
-        print(f"[3/5] evaluating BC alone on {len(seeds)} held-out seeds")
-        bc_rate, _ = evaluate(env, policy, seeds)
-        rows.append({"phase": "eval: BC alone", "episodes": len(seeds), "success": bc_rate, "interventions": 0.0,
-                     "weights": "v0"})
-        print(f"      BC alone: {bc_rate:.0%}")
-
-        print(f"[4/5] {d.episodes} episodes: actor + simulated human, learner in its own process "
-              f"(log: {out / 'learner.log'})")
-        learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
-        channel = weights_channel(cfg)
-        human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
-        decide = ResidualDecider(env, policy, human, explore=True)
-        online: list[EpisodeResult] = []
-        try:
-            _wait_ready(learner, out / "learner.log")
+    print(f"[4/5] {d.episodes} episodes: actor + simulated human, learner in its own process "
+          f"(log: {out / 'learner.log'})")
+    learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
+    channel = weights_channel(cfg)
+    human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
+    decide = ResidualDecider(env, policy, human, explore=True)
+    online: list[EpisodeResult] = []
+    try:
+        _wait_ready(learner, out / "learner.log")
+        with open_writer(cfg) as writer:
             for i in range(d.episodes):
                 r = run_episode(env, d.seed + i, decide, writer=writer, source="policy",
                                 policy_version=lambda: policy.version,
@@ -119,13 +113,121 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                 if learner.poll() is not None:
                     print(f"      learner exited with code {learner.returncode}; see {out / 'learner.log'}")
                     break
-        finally:
-            _stop_learner(learner)
-        if online:
-            rows.append({"phase": "training (with human)", "episodes": len(online),
-                         "success": np.mean([r.success for r in online]),
-                         "interventions": np.mean([r.intervention_rate for r in online]),
-                         "weights": f"v{online[-1].policy_version}"})
+    finally:
+        _stop_learner(learner)
+    if not online:
+        return None
+    return {"phase": "training (with human)", "episodes": len(online),
+            "success": np.mean([r.success for r in online]),
+            "interventions": np.mean([r.intervention_rate for r in online]),
+            "weights": f"v{online[-1].policy_version}"}
+
+
+class _GraphLog:
+    """Where the graph's output goes: all of it to ``graph.log``; the actor's episode lines and errors also to
+    the terminal. The supervisor writes one prefixed line per call (``[actor] ...``)."""
+
+    def __init__(self, f) -> None:
+        self.f = f
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            self.f.write(text)
+            if text.startswith("[actor] ") and "episode" in text:
+                print(f"      {text.rstrip().split(']: ', 1)[-1]}", flush=True)  # the message, not ROS's prefix
+            elif "ERROR" in text:
+                print(f"      {text.rstrip()}", flush=True)
+        return len(text)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.f.flush()
+
+
+def _online_over_ros(args: argparse.Namespace, cfg: Config, out: Path, path_overrides: list[str]) -> dict | None:
+    """Phase 4 as the ROS 2 node graph of ``robot-rl up sim`` on this run's store, BC base and learner folder;
+    returns once the actor node has run ``demo.episodes`` episodes and the graph is down. The row comes from the
+    store: the policy episodes the graph appended."""
+    d = cfg.demo
+    log_path = out / "graph.log"
+    print(f"[4/5] {d.episodes} episodes over ROS 2 (robot-rl up sim): robot, camera, simulated human, learner "
+          f"and actor nodes (log: {log_path})")
+    before = summarize(cfg.buffer.path).n_episodes
+    overrides = [*args.overrides, *path_overrides, f"ros.episodes={d.episodes}", f"ros.seed={d.seed}"]
+    with log_path.open("w") as f:
+        graph_log = _GraphLog(f)
+        code = run_graph("sim", overrides, command="demo", output=graph_log,
+                         report=lambda msg: graph_log.write(f"[up] {msg}\n"), raise_on_interrupt=True)
+    if code != 0:
+        raise RuntimeError(f"the ROS 2 graph ended with exit code {code}; see {log_path}")
+    eps = [e for e in summarize(cfg.buffer.path).episodes[before:] if e["source"] == "policy"]
+    if not eps:
+        return None
+    return {"phase": "training (with human)", "episodes": len(eps), "success": np.mean([e["success"] for e in eps]),
+            "interventions": np.mean([e["intervened_rows"] / max(1, e["length"]) for e in eps]),
+            "weights": f"v{eps[-1]['policy_version']}"}
+
+
+def _publish_checkpoint_weights(cfg: Config, policy: ResidualPolicy) -> int:
+    """After the graph: the learner node published its weights over DDS (``/learner/weights``), which this
+    process (no rclpy) does not hear; its newest residual is in its checkpoint (``learner.dir/checkpoint.pt``,
+    written when it stops, at most ``learner.publish_every`` updates past its last published version). Publish
+    that residual to ``learner.dir/weights`` as that version, where phase 5 reads it as in-process. Returns the
+    version (0: the learner published nothing, so the actor never had weights either)."""
+    path = Path(cfg.learner.dir) / CHECKPOINT
+    if not path.is_file():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    version = int(state["version"])
+    if version < 1:
+        return 0
+    actor = copy.deepcopy(policy.actor).cpu()
+    actor.load_state_dict(state["td3"]["actor"])
+    data = bundles.to_bytes(actor.to_bundle(version, extra={"updates": int(state["td3"]["updates"])}))
+    weights_channel(cfg).publish(version, data)
+    return version
+
+
+def run(args: argparse.Namespace, cfg: Config) -> int:
+    d = cfg.demo
+    if d.ros and (missing := ros_missing("demo")) is not None:
+        print(f"{missing}\n(demo.ros=true runs the actor episodes as the ROS 2 node graph; without it they run "
+              f"in-process)", file=sys.stderr)
+        return 2
+    out = Path(cfg.output_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    cfg, path_overrides = _run_paths(cfg, out)
+    print(f"robot-rl demo -> {out}\n[1/5] collecting {d.demos} demonstrations (demonstrator noise {d.demo_noise:g})")
+    rows: list[dict] = []
+    weak = dataclasses.replace(cfg, expert=dataclasses.replace(cfg.expert, noise_std=d.demo_noise))
+    with PickPlaceEnv(cfg) as env:
+        with open_writer(cfg) as writer:
+            demos = collect_demos(weak, env, writer, d.demos, seed=d.seed + 1000)
+        rows.append({"phase": "demonstrations", "episodes": len(demos),
+                     "success": np.mean([r.success for r in demos]), "interventions": 0.0, "weights": "-"})
+
+        print(f"[2/5] training the BC base ({cfg.policy.epochs} epochs)")
+        train_and_save(cfg)
+        policy = load_policy(cfg)
+        seeds = eval_seeds(d.eval_episodes)
+        print(f"[3/5] evaluating BC alone on {len(seeds)} held-out seeds")
+        bc_rate, _ = evaluate(env, policy, seeds)
+        rows.append({"phase": "eval: BC alone", "episodes": len(seeds), "success": bc_rate, "interventions": 0.0,
+                     "weights": "v0"})
+        print(f"      BC alone: {bc_rate:.0%}")
+
+        channel = weights_channel(cfg)
+        if not d.episodes:
+            print("[4/5] demo.episodes=0: no actor episodes")
+            training = None
+        elif d.ros:
+            training = _online_over_ros(args, cfg, out, path_overrides)
+            _publish_checkpoint_weights(cfg, policy)
+        else:
+            training = _online_in_process(args, cfg, out, path_overrides, env, policy)
+        if training is not None:
+            rows.append(training)
 
         policy.poll_weights(channel)
         print(f"[5/5] evaluating BC + residual (weights v{policy.version}) on the same seeds")

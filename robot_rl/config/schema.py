@@ -217,7 +217,8 @@ class DemoConfig:
     weak expert (action noise ``demo_noise``; the simulated human uses ``expert`` as is), a BC base
     trained on them, then ``episodes`` actor episodes with the simulated human while the learner
     trains; BC alone and BC + residual are evaluated on ``eval_episodes`` held-out seeds before and
-    after."""
+    after. ``ros``: run the actor episodes as the ROS 2 node graph (``robot-rl up sim``; needs the
+    ``ros`` extra) instead of in-process."""
 
     demos: int = 10
     demo_noise: float = 0.2
@@ -225,6 +226,7 @@ class DemoConfig:
     eval_episodes: int = 10
     seed: int = 0
     video_episodes: int = 1
+    ros: bool = False
 
     def validate(self, key: str) -> None:
         _check(self.demos > 0, f"{key}.demos", "must be > 0")
