@@ -16,7 +16,6 @@ and learner folder; its output goes to graph.log.
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import signal
@@ -27,19 +26,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from robot_rl.bench.report import format_table
 from robot_rl.cli.train_bc import train_and_save
 from robot_rl.cli.up import ros_missing, run_graph
 from robot_rl.config import Config
 from robot_rl.data.integrity import summarize
-from robot_rl.policies import bundle as bundles
 from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
 from robot_rl.rl.evaluate import eval_seeds, evaluate
 from robot_rl.rl.human import SimulatedHuman
-from robot_rl.rl.learner import CHECKPOINT
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
 from robot_rl.sim.env import PickPlaceEnv
@@ -169,26 +165,6 @@ def _online_over_ros(args: argparse.Namespace, cfg: Config, out: Path, path_over
             "weights": f"v{eps[-1]['policy_version']}"}
 
 
-def _publish_checkpoint_weights(cfg: Config, policy: ResidualPolicy) -> int:
-    """After the graph: the learner node published its weights over DDS (``/learner/weights``), which this
-    process (no rclpy) does not hear; its newest residual is in its checkpoint (``learner.dir/checkpoint.pt``,
-    written when it stops, at most ``learner.publish_every`` updates past its last published version). Publish
-    that residual to ``learner.dir/weights`` as that version, where phase 5 reads it as in-process. Returns the
-    version (0: the learner published nothing, so the actor never had weights either)."""
-    path = Path(cfg.learner.dir) / CHECKPOINT
-    if not path.is_file():
-        return 0
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    version = int(state["version"])
-    if version < 1:
-        return 0
-    actor = copy.deepcopy(policy.actor).cpu()
-    actor.load_state_dict(state["td3"]["actor"])
-    data = bundles.to_bytes(actor.to_bundle(version, extra={"updates": int(state["td3"]["updates"])}))
-    weights_channel(cfg).publish(version, data)
-    return version
-
-
 def run(args: argparse.Namespace, cfg: Config) -> int:
     d = cfg.demo
     if d.ros and (missing := ros_missing("demo")) is not None:
@@ -223,7 +199,6 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             training = None
         elif d.ros:
             training = _online_over_ros(args, cfg, out, path_overrides)
-            _publish_checkpoint_weights(cfg, policy)
         else:
             training = _online_in_process(args, cfg, out, path_overrides, env, policy)
         if training is not None:

@@ -23,6 +23,18 @@ class WeightsSubscriber(Protocol):
         ...
 
 
+class FanOutPublisher:
+    """Publishes every bundle on each of several channels (the ROS learner: DDS for the actor, and the
+    directory in ``learner.dir`` so tools without ROS, such as ``robot-rl demo``'s evaluation, read the same)."""
+
+    def __init__(self, *channels: WeightsPublisher) -> None:
+        self.channels = channels
+
+    def publish(self, version: int, data: bytes) -> None:
+        for channel in self.channels:
+            channel.publish(version, data)
+
+
 class DirectoryWeightsChannel:
     """Publisher and subscriber over ``<dir>/residual-v<version>.pt`` + ``<dir>/LATEST``."""
 

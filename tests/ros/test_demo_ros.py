@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -34,3 +35,7 @@ def test_demo_runs_its_online_episodes_over_ros(tmp_path, capsys):
     assert list(rows) == ["demonstrations", "eval: BC alone", "training (with human)", "eval: BC + residual"]
     assert rows["training (with human)"]["episodes"] == 2
     assert 0.0 <= rows["training (with human)"]["interventions"] <= 1.0
+    # the learner node publishes to learner.dir/weights as well as over DDS: phase 5 evaluates its last version
+    last = re.search(r"learner stopped at \d+ updates, weights v(\d+)", (run_dir / "graph.log").read_text())
+    assert last is not None
+    assert rows["eval: BC + residual"]["weights"] == f"v{last.group(1)}"
