@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from robot_rl.bench.report import BenchResult
 from robot_rl.config.schema import Config, RewardMode
@@ -55,8 +58,9 @@ def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
     cfg = dataclasses.replace(cfg, seed=seed)
     if not Path(cfg.policy.path).is_file():
         shutil.rmtree(cfg.buffer.path, ignore_errors=True)
+        noisy = _with(cfg, expert={"noise_std": cfg.bench.learning.demo_noise})
         with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
-            collect_demos(cfg, env, writer, cfg.bench.learning.demos, seed=10_000 * (seed + 1))
+            collect_demos(noisy, env, writer, cfg.bench.learning.demos, seed=10_000 * (seed + 1))
         net, _ = train_bc(cfg, load_dataset(cfg.buffer.path, cfg.camera.names, cfg.policy.chunk))
         bundles.save(net.to_bundle(), cfg.policy.path)
     return cfg
@@ -152,16 +156,32 @@ def _plot(curves: list[Curve], path: Path) -> None:
     plt.close(fig)
 
 
+def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
+    """Every variant on one seed; each variant's curve is also written to ``<out>/seed<seed>/<variant>.json``."""
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    root = Path(cfg.bench.learning.out_dir) / f"seed{seed}"
+    print(f"seed {seed}: demonstrations and BC base", flush=True)
+    seed_cfg = prepare_seed(cfg, seed, root)
+    curves = []
+    for variant in cfg.bench.learning.variants:
+        curves.append(run_variant(seed_cfg, variant, root))
+        (root / f"{variant}.json").write_text(json.dumps(dataclasses.asdict(curves[-1]), indent=1))
+    return curves
+
+
 def run(cfg: Config) -> BenchResult:
     lb = cfg.bench.learning
     out = Path(lb.out_dir)
     curves: list[Curve] = []
-    for seed in lb.seeds:
-        print(f"seed {seed}: demonstrations and BC base", flush=True)
-        seed_cfg = prepare_seed(cfg, seed, out / f"seed{seed}")
-        for variant in lb.variants:
-            curves.append(run_variant(seed_cfg, variant, out / f"seed{seed}"))
-            (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
+    if lb.workers > 1:  # seeds in parallel processes, one torch thread each ("spawn": MuJoCo's GL is not fork-safe)
+        with ProcessPoolExecutor(lb.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for seed_curves in pool.map(_run_seed, [cfg] * len(lb.seeds), lb.seeds, [1] * len(lb.seeds)):
+                curves.extend(seed_curves)
+    else:
+        for seed in lb.seeds:
+            curves.extend(_run_seed(cfg, seed))
+    (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
     _plot(curves, out / "learning.png")
     rows = []
     for variant in lb.variants:
@@ -176,7 +196,10 @@ def run(cfg: Config) -> BenchResult:
                      "interventions_last": float(np.mean([c.intervention[-1] or 0.0 for c in group])),
                      "updates": int(np.mean([c.updates for c in group]))})
     notes = [f"plot: {out / 'learning.png'}; curves: {out / 'curves.json'}",
-             f"task {cfg.task.name}, {lb.demos} demos with expert noise {cfg.expert.noise_std:g}, "
+             f"task {cfg.task.name}, {lb.demos} demos with expert noise {lb.demo_noise:g}, "
              f"{lb.eval_episodes} eval episodes per point, learner {cfg.learner.num_critics} critics x "
-             f"{cfg.learner.hidden_dim} hidden, UTD {cfg.learner.utd}"]
+             f"{cfg.learner.hidden_dim} hidden, UTD {cfg.learner.utd}, batch {cfg.learner.batch_size}, residual scale "
+             f"{cfg.learner.residual_scale:g}, Q-filtered BC weight {cfg.learner.demo_bc_weight:g}; BC "
+             f"{cfg.policy.epochs} epochs, cameras {len(cfg.camera.names)}x{cfg.camera.width}x{cfg.camera.height}; "
+             f"torch threads {torch.get_num_threads()}"]
     return BenchResult(suite="learning", rows=rows, notes=notes)

@@ -268,19 +268,23 @@ LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger"
 class LearningBenchConfig:
     """``robot-rl bench learning``: the experiment of issue 4, every variant on the same seeds.
 
-    Each seed: ``demos`` expert demonstrations (``expert.noise_std``) -> one BC base; then every variant
+    Each seed: ``demos`` demonstrations by a noisy expert (action noise ``demo_noise``, so the demos visit
+    and recover from off-nominal states, like DART) -> one BC base; then every variant
     runs ``env_steps`` environment steps, evaluated every ``eval_every`` steps on ``eval_episodes``
     held-out seeds. HG-DAgger fine-tunes the BC base on demos + interventions every ``dagger_every``
-    episodes for ``dagger_epochs`` epochs."""
+    episodes for ``dagger_epochs`` epochs. ``workers`` > 1 runs seeds in parallel processes (one torch thread
+    each); wall-clock figures then include the contention."""
 
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
     demos: int = 10
+    demo_noise: float = 0.2
     env_steps: int = 20_000
     eval_every: int = 2_000
     eval_episodes: int = 10
     dagger_every: int = 10
     dagger_epochs: int = 5
+    workers: int = 1
     out_dir: str = "runs/bench-learning"
 
     def validate(self, key: str) -> None:
@@ -288,8 +292,10 @@ class LearningBenchConfig:
         _check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(LEARNING_VARIANTS)}")
         _check(len(self.seeds) > 0, f"{key}.seeds", "needs at least one seed")
         _check(self.demos > 0 and self.env_steps > 0, f"{key}.demos/env_steps", "must be > 0")
+        _check(self.demo_noise >= 0, f"{key}.demo_noise", "must be >= 0")
         _check(0 < self.eval_every <= self.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
         _check(self.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
+        _check(self.workers >= 1, f"{key}.workers", "must be >= 1")
         _check(self.dagger_every > 0 and self.dagger_epochs > 0, f"{key}.dagger_every/dagger_epochs", "must be > 0")
 
 

@@ -31,9 +31,24 @@ def random_shift(images: torch.Tensor, pad: int) -> torch.Tensor:
     return out.permute(0, 3, 1, 2)
 
 
+class SpatialSoftmax(nn.Module):
+    """Each channel's softmax over the image, reduced to its expected (x, y) in [-1, 1]: a learned keypoint
+    (Levine et al. 2016, "End-to-end training of deep visuomotor policies"). Keeps *where* things are, which a
+    flatten + linear layer must learn from few demonstrations position by position. (B, C, H, W) -> (B, 2C)."""
+
+    def __init__(self, hw: tuple[int, int]) -> None:
+        super().__init__()
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, hw[0]), torch.linspace(-1, 1, hw[1]), indexing="ij")
+        self.register_buffer("grid", torch.stack([xs.flatten(), ys.flatten()], dim=-1), persistent=False)  # (HW, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        attention = torch.softmax(x.flatten(2), dim=-1)  # (B, C, HW)
+        return (attention @ self.grid).flatten(1)
+
+
 class ConvEncoder(nn.Module):
-    """Four stride-2 3x3 convolutions, then a linear projection with LayerNorm.
-    (B, 3, H, W) float -> (B, out_dim)."""
+    """Three stride-2 3x3 convolutions and one stride-1 (a 1/8-resolution map), a spatial softmax (64
+    keypoints), then a linear projection with LayerNorm. (B, 3, H, W) float -> (B, out_dim)."""
 
     def __init__(self, out_dim: int, image_hw: tuple[int, int]) -> None:
         super().__init__()
@@ -41,11 +56,12 @@ class ConvEncoder(nn.Module):
             nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1, padding=1),
         )
         with torch.no_grad():
-            n_flat = self.convs(torch.zeros(1, 3, *image_hw)).numel()
-        self.proj = nn.Sequential(nn.Linear(n_flat, out_dim), nn.LayerNorm(out_dim), nn.Tanh())
+            hw = self.convs(torch.zeros(1, 3, *image_hw)).shape[-2:]
+        self.keypoints = SpatialSoftmax((int(hw[0]), int(hw[1])))
+        self.proj = nn.Sequential(nn.Linear(2 * 64, out_dim), nn.LayerNorm(out_dim), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.convs(x).flatten(1))
+        return self.proj(self.keypoints(self.convs(x)))

@@ -12,14 +12,18 @@ TINY = ["task=pick_place_easy", "task.max_steps=30", "camera.width=32", "camera.
 
 
 def test_bench_learning_tiny(tmp_path):
+    """Two seeds in two worker processes; every variant's curve per seed, merged into one table and plot."""
     out = tmp_path / "learning"
-    assert main(["bench", "learning", *TINY, "bench.learning.seeds=[0]", "bench.learning.demos=2",
+    assert main(["bench", "learning", *TINY, "bench.learning.seeds=[0,1]", "bench.learning.workers=2",
+                 "bench.learning.demos=2",
                  "bench.learning.env_steps=60", "bench.learning.eval_every=30", "bench.learning.eval_episodes=1",
                  "bench.learning.dagger_every=1", "bench.learning.dagger_epochs=1", f"bench.learning.out_dir={out}",
                  f"bench.out_dir={tmp_path}"]) == 0
     report = json.loads((tmp_path / "learning.json").read_text())
     assert [r["variant"] for r in report["rows"]] == ["bc", "residual_sparse", "residual_rlif_human", "hg_dagger"]
+    assert all(r["seeds"] == 2 for r in report["rows"])
     curves = json.loads((out / "curves.json").read_text())
+    assert sorted({c["seed"] for c in curves}) == [0, 1]
     rlif = next(c for c in curves if c["variant"] == "residual_rlif_human")
     assert rlif["env_steps"][0] == 0 and rlif["env_steps"][-1] >= 60 and rlif["updates"] > 0
     assert (out / "learning.png").stat().st_size > 10_000
