@@ -1,8 +1,10 @@
 """Policy-side throughput: learner updates/s at batch 256 and actor step latency (obs -> action).
 
 Baselines in the same run: plain TD3 with 2 critics (what the 10-critic LayerNorm ensemble costs on
-top), and the BC base alone (what the residual costs on the actor's hot path). Targets (DESIGN.md §7):
->= 100 updates/s with frozen features, actor step p99 <= 10 ms.
+top), and the BC base alone (what the residual costs on the actor's hot path). Next to them, updates/s
+with a trainable encoder (``learner.frozen_features=false``: the configured cameras, raw images, DrQ
+shifts), timed over fewer updates. Targets (DESIGN.md §7): >= 100 updates/s with frozen features, actor
+step p99 <= 10 ms.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from robot_rl.config.schema import Config
 from robot_rl.hardware.robot import STATE_DIM
 from robot_rl.policies.bc import BCNetwork, ChunkedBase
 from robot_rl.policies.device import resolve_device
+from robot_rl.policies.encoders import ObservationEncoder
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.rl.td3 import ResidualTD3
 
@@ -30,6 +33,13 @@ def _batch(obs_dim: int, b: int, device: torch.device) -> dict[str, torch.Tensor
 
     return {"obs": r(b, obs_dim), "next_obs": r(b, obs_dim), "base_action": r(b, 7), "next_base_action": r(b, 7),
             "action": r(b, 7), "reward": r(b), "discount": torch.full((b,), 0.97, device=device)}
+
+
+def _raw_obs(cfg: Config, b: int, device: torch.device, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    out = {f"images/{c}": torch.randint(0, 256, (b, cfg.camera.height, cfg.camera.width, 3), generator=g,
+                                        dtype=torch.uint8).to(device) for c in cfg.camera.names}
+    return out | {"state": torch.randn(b, STATE_DIM, generator=g).to(device)}
 
 
 def run(cfg: Config) -> BenchResult:
@@ -52,6 +62,15 @@ def run(cfg: Config) -> BenchResult:
                                 f"x {learner_cfg.hidden_dim})", "per_s": hz, "p50_ms": ms(t, 50), "p99_ms": ms(t, 99)})
     rows[0]["ratio"] = results["residual TD3, configured"] / results["baseline: plain TD3, 2 critics"]
     rows[0]["vs"] = "ensemble / plain TD3"
+    td3 = ResidualTD3(obs_dim, dataclasses.replace(lc, critic_warmup_updates=0), device,
+                      encoder=ObservationEncoder.spec_of(net))
+    batch = _batch(obs_dim, lc.batch_size, device) | {k: _raw_obs(cfg, lc.batch_size, device, seed)
+                                                      for seed, k in enumerate(("obs", "next_obs"))}
+    hz, t = rate(lambda: td3.update(batch), max(2, n_updates // 10), warmup=1)
+    rows.append({"measure": f"learner update, batch {lc.batch_size}: trainable encoder, {len(cfg.camera.names)} "
+                            f"cameras {cfg.camera.width}x{cfg.camera.height}", "per_s": hz, "p50_ms": ms(t, 50),
+                 "p99_ms": ms(t, 99), "ratio": results["residual TD3, configured"] / hz,
+                 "vs": "time with encoder / frozen features"})
 
     rng = np.random.default_rng(0)
     obs = {f"images/{c}": rng.integers(0, 255, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)

@@ -424,7 +424,16 @@ class PolicyConfig:
 
 @dataclass
 class LearnerConfig:
-    """Residual off-policy RL (ResFiT recipe, DESIGN.md section 3)."""
+    """Residual off-policy RL (ResFiT recipe, DESIGN.md section 3).
+
+    ``frozen_features`` (default true, the CPU setting): the residual actor and critics learn on the frozen
+    BC base's features, computed once per transition on ingestion, so an update costs MLPs only. False (for
+    GPU machines): the learner caches raw images + state, and the residual gets its own image encoder, a copy
+    of the base's started at its weights, trained by the critic loss (learning rate ``critic_lr``) on DrQ
+    random shifts of ``augment_pad`` pixels, the actor seeing its features detached (DrQ-v2); the base action
+    still comes from the frozen base. The cache then holds images (~98 KB a row with two 128x128 cameras:
+    size ``buffer.cache_capacity`` to the RAM). Its weight bundles carry the encoder, and an actor refuses
+    bundles of the other mode (the actor and the learner must share this setting)."""
 
     residual_scale: float = 0.1
     hidden_dim: int = 256
@@ -447,6 +456,7 @@ class LearnerConfig:
     checkpoint_every: int = 500
     max_updates: int = 0
     frozen_features: bool = True
+    augment_pad: int = 4
     dir: str = "runs/learner"
     device: str = "auto"
 
@@ -464,6 +474,7 @@ class LearnerConfig:
                "must be >= 0")
         _check(self.publish_every >= 1 and self.checkpoint_every >= 1, f"{key}.publish_every/checkpoint_every",
                "must be >= 1")
+        _check(self.augment_pad >= 0, f"{key}.augment_pad", "must be >= 0")
         _check(self.device in ("auto", "cpu", "cuda"), f"{key}.device", "must be auto, cpu or cuda")
 
 

@@ -5,6 +5,9 @@ Images stay ``uint8`` until they reach the model's device; conversion to float h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -65,3 +68,68 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.keypoints(self.convs(x)))
+
+
+class ObservationEncoder(nn.Module):
+    """What the residual actor and the critics see of an observation: one module for both learner modes.
+
+    * ``spec=None`` (``learner.frozen_features=true``): observations already are the frozen base's feature
+      vectors ``(B, obs_dim)``; the identity, without parameters.
+    * ``spec`` given (``learner.frozen_features=false``): raw observations ``{"images/<cam>": (B, H, W, 3)
+      uint8, "state": (B, D)}`` go through per-camera :class:`ConvEncoder` s plus the normalised state, the
+      architecture of the BC base's ``BCNetwork.encode``; :meth:`copy_from` starts it at the base's
+      weights, after which the critic loss trains it. ``augment_pad > 0`` applies DrQ random shifts.
+
+    ``spec`` (JSON: cameras, image_hw, state_dim, feature_dim) travels in residual bundles and says the mode.
+    (B, obs_dim) either way."""
+
+    def __init__(self, obs_dim: int, spec: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.out_dim = int(obs_dim)
+        self.spec: dict[str, Any] | None = None
+        self.cameras: list[str] = []
+        if spec is None:
+            return
+        self.spec = {"cameras": list(spec["cameras"]), "image_hw": [int(v) for v in spec["image_hw"]],
+                     "state_dim": int(spec["state_dim"]), "feature_dim": int(spec["feature_dim"])}
+        self.cameras = self.spec["cameras"]
+        hw = (self.spec["image_hw"][0], self.spec["image_hw"][1])
+        self.encoders = nn.ModuleDict({c: ConvEncoder(self.spec["feature_dim"], hw) for c in self.cameras})
+        self.register_buffer("state_mean", torch.zeros(self.spec["state_dim"]))
+        self.register_buffer("state_std", torch.ones(self.spec["state_dim"]))
+        got = len(self.cameras) * self.spec["feature_dim"] + self.spec["state_dim"]
+        if got != self.out_dim:
+            raise ValueError(f"encoder spec {self.spec} gives {got} features, expected obs_dim={self.out_dim}")
+
+    @property
+    def trainable(self) -> bool:
+        return self.spec is not None
+
+    @staticmethod
+    def spec_of(base: Any) -> dict[str, Any]:
+        """The spec of a trainable copy of a BC network's encoder (``BCNetwork``: cameras, image_hw, ...)."""
+        return {"cameras": list(base.cameras), "image_hw": list(base.image_hw), "state_dim": int(base.state_dim),
+                "feature_dim": int(base.feature_dim)}
+
+    @torch.no_grad()
+    def copy_from(self, base: Any) -> ObservationEncoder:
+        """Start from a BC network's encoder weights and state normalisation (trainable mode only)."""
+        if not self.trainable:
+            raise ValueError("a frozen-feature ObservationEncoder has no weights to copy")
+        if self.spec_of(base) != self.spec:
+            raise ValueError(f"the base's encoder {self.spec_of(base)} differs from this one {self.spec}")
+        self.encoders.load_state_dict(base.encoders.state_dict())
+        self.state_mean.copy_(base.state_mean)
+        self.state_std.copy_(base.state_std)
+        return self
+
+    def forward(self, obs: torch.Tensor | Mapping[str, torch.Tensor], augment_pad: int = 0) -> torch.Tensor:
+        if self.spec is None:
+            if not isinstance(obs, torch.Tensor):
+                raise TypeError("a frozen-feature residual takes feature vectors (B, obs_dim), not raw observations")
+            return obs
+        if not isinstance(obs, Mapping):
+            raise TypeError("a trainable-encoder residual takes raw observations {'images/<cam>': ..., 'state': ...}")
+        parts = [self.encoders[c](random_shift(to_float_nchw(obs[f"images/{c}"]), augment_pad)) for c in self.cameras]
+        parts.append((obs["state"].float() - self.state_mean) / self.state_std)
+        return torch.cat(parts, dim=-1)

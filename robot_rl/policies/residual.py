@@ -3,11 +3,18 @@
 Both take the frozen base's features (or any observation vector) plus actions. The actor's last
 layer starts at zero, so before any training ``base + scale * residual == base`` exactly. The
 critics are an ensemble with LayerNorm (REDQ / RLPD style), evaluated in one batched pass.
+
+The actor owns an :class:`~robot_rl.policies.encoders.ObservationEncoder` from observations to those
+features: the identity with frozen features (the default), or, with ``learner.frozen_features=false``, its
+own trainable copy of the base's image encoder, so its bundle carries the encoder too (config ``encoder``:
+null for frozen features, else the encoder's spec). The critics take the encoder's features from the
+learner (the encoder is shared and trained by the critic loss, DrQ-v2 style).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -16,16 +23,20 @@ from torch import nn
 
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ACTION_DIM
+from robot_rl.policies.encoders import ObservationEncoder
 
 
 class ResidualActor(bundles.BundledModule):
-    """(features (B, F), base_action (B, 7)) -> residual (B, 7) in [-1, 1]."""
+    """(observation, base_action (B, 7)) -> residual (B, 7) in [-1, 1]. The observation is a feature vector
+    (B, obs_dim) when ``encoder`` is None, else raw images + state (see :class:`ObservationEncoder`)."""
 
     bundle_kind = "residual"
 
-    def __init__(self, obs_dim: int, hidden_dim: int = 256, action_dim: int = ACTION_DIM) -> None:
+    def __init__(self, obs_dim: int, hidden_dim: int = 256, action_dim: int = ACTION_DIM,
+                 encoder: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.obs_dim, self.hidden_dim, self.action_dim = obs_dim, hidden_dim, action_dim
+        self.encoder = ObservationEncoder(obs_dim, encoder)
         self.net = nn.Sequential(
             nn.Linear(obs_dim + action_dim, hidden_dim), nn.LayerNorm(hidden_dim), nn.ReLU(),
             nn.Linear(hidden_dim, hidden_dim), nn.LayerNorm(hidden_dim), nn.ReLU(),
@@ -35,12 +46,21 @@ class ResidualActor(bundles.BundledModule):
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
 
-    def forward(self, obs: torch.Tensor, base_action: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.net(torch.cat([obs, base_action], dim=-1)))
+    @property
+    def frozen_features(self) -> bool:
+        """True when the actor acts on the frozen base's features, False when it has its own encoder."""
+        return not self.encoder.trainable
+
+    def forward(self, obs: torch.Tensor | Mapping[str, torch.Tensor], base_action: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(obs), base_action)
+
+    def head(self, features: torch.Tensor, base_action: torch.Tensor) -> torch.Tensor:
+        """The residual from already encoded features (B, obs_dim)."""
+        return torch.tanh(self.net(torch.cat([features, base_action], dim=-1)))
 
     def config(self) -> dict[str, Any]:
-        return {"obs_dim": self.obs_dim, "hidden_dim": self.hidden_dim, "action_dim": self.action_dim}
-
+        return {"obs_dim": self.obs_dim, "hidden_dim": self.hidden_dim, "action_dim": self.action_dim,
+                "encoder": self.encoder.spec}
 
 
 def combine(base: torch.Tensor, residual: torch.Tensor, scale: float) -> torch.Tensor:

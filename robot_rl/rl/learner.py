@@ -6,6 +6,11 @@ encoder once, on ingestion, so every update is MLP cost. The store stays the dur
 the cache is rebuilt from every committed episode, so no transition is lost, and training resumes
 from the last checkpoint (networks, optimisers, counters). Updates are paced at ``utd`` per online
 transition, so a fast learner does not overfit a slow robot.
+
+Trainable-encoder mode (``learner.frozen_features=false``, for GPU machines): the cache keeps raw
+observations (uint8 images per camera + state) and the residual trains its own copy of the base's image
+encoder (see :mod:`robot_rl.rl.td3`); the frozen base still supplies the base action (recorded by the
+actor, or computed on ingestion for demonstrations). Checkpoints and bundles then carry the encoder.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from robot_rl.data.sampler import Sampler
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
+from robot_rl.policies.encoders import ObservationEncoder
 from robot_rl.rl.td3 import NonFiniteLossError, ResidualTD3, UpdateInfo
 from robot_rl.rl.weights import WeightsPublisher
 
@@ -53,10 +59,8 @@ class LearnerStatus:
 class Learner:
     def __init__(self, cfg: Config, store_path: str, base_path: str, publisher: WeightsPublisher,
                  work_dir: str | None = None) -> None:
-        if not cfg.learner.frozen_features:
-            raise NotImplementedError("learner.frozen_features=false (a trainable encoder) is not implemented yet; "
-                                      "use the default frozen-feature residual")
         self.cfg = cfg
+        self.frozen_features = cfg.learner.frozen_features
         self.device = resolve_device(cfg.learner.device)
         self.store_path = store_path
         self.base = ChunkedBase.load(base_path, execute_steps=1, device=self.device)
@@ -65,9 +69,17 @@ class Learner:
         self.publisher = publisher
         self.dir = Path(work_dir or cfg.learner.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.td3 = ResidualTD3(self.obs_dim, cfg.learner, self.device, seed=cfg.seed)
+        net = self.base.net
+        encoder = None if self.frozen_features else ObservationEncoder.spec_of(net)
+        self.td3 = ResidualTD3(self.obs_dim, cfg.learner, self.device, seed=cfg.seed, encoder=encoder)
+        if encoder is not None:
+            self.td3.encoder.copy_from(net)  # the residual's own encoder starts at the base's weights
+            schema = RowSchema(cameras=tuple(self.cameras), image_hw=net.image_hw, state_dim=net.state_dim,
+                               action_dim=7)
+        else:
+            schema = RowSchema(cameras=(), state_dim=self.obs_dim, action_dim=7)  # features as obs/state
         b = cfg.buffer
-        self.cache = ReplayCache(RowSchema(cameras=(), state_dim=self.obs_dim, action_dim=7), b.cache_capacity,
+        self.cache = ReplayCache(schema, b.cache_capacity,
                                  n_step=b.n_step, gamma=b.gamma, reward_mode=b.reward_mode,
                                  offline_sources=b.offline_sources)
         self.sampler = Sampler(self.cache, cfg.learner.batch_size, offline_fraction=b.offline_fraction,
@@ -81,8 +93,12 @@ class Learner:
     # ----------------------------------------------------------------------------- ingestion
     @torch.no_grad()
     def _featurize(self, cols: Mapping[str, np.ndarray], source: EpisodeSource) -> dict[str, np.ndarray]:
-        """Store columns -> cache columns: observations become frozen-base features (T, F). For
-        demonstrations (no base ran), the base's action is computed here, as the actor would have."""
+        """Store columns -> cache columns: with frozen features, observations become frozen-base features
+        (T, F); with a trainable encoder they stay raw. For demonstrations (no base ran), the base's action
+        is computed here, as the actor would have."""
+        demo = source in (EpisodeSource.demo, EpisodeSource.teleop)
+        if not (self.frozen_features or demo):
+            return dict(cols)  # raw observations, and the base actions the actor recorded
         feats, base_actions = [], []
         n = len(cols[STATE_KEY])
         for s in range(0, n, 256):
@@ -90,9 +106,12 @@ class Learner:
             f = self.base.features(images, torch.from_numpy(cols[STATE_KEY][s:s + 256]))
             feats.append(f.cpu().numpy())
             base_actions.append(self.base.net.decode(f)[:, 0].cpu().numpy())
-        out = {k: v for k, v in cols.items() if not k.startswith("obs/")}
-        out[STATE_KEY] = np.concatenate(feats).astype(np.float32)
-        if source in (EpisodeSource.demo, EpisodeSource.teleop):
+        if self.frozen_features:
+            out = {k: v for k, v in cols.items() if not k.startswith("obs/")}
+            out[STATE_KEY] = np.concatenate(feats).astype(np.float32)
+        else:
+            out = dict(cols)
+        if demo:
             out["base_action"] = np.concatenate(base_actions).astype(np.float32)
         return out
 
@@ -127,13 +146,22 @@ class Learner:
             return 0
         return self.cfg.learner.utd * online - self.td3.updates
 
+    def _observations(self, b: Mapping[str, torch.Tensor], prefix: str) -> torch.Tensor | dict[str, torch.Tensor]:
+        """The TD3 batch's ``obs``/``next_obs``: features, or raw ``{"images/<cam>", "state"}`` on the device."""
+        dev = self.device
+        if self.frozen_features:
+            return b[f"{prefix}/state"].to(dev, non_blocking=True)
+        out = {f"images/{c}": b[f"{prefix}/images/{c}"].to(dev, non_blocking=True) for c in self.cameras}
+        out["state"] = b[f"{prefix}/state"].to(dev, non_blocking=True)
+        return out
+
     def update_once(self) -> UpdateInfo:
         b = self.sampler.sample()
         dev = self.device
-        batch = {"obs": b["obs/state"], "next_obs": b["next_obs/state"], "action": b["action"],
-                 "base_action": b["base_action"], "next_base_action": b["next_base_action"],
-                 "reward": b["reward"], "discount": b["discount"], "offline": b["offline"]}
-        self.last = self.td3.update({k: v.to(dev, non_blocking=True) for k, v in batch.items()})
+        batch = {k: b[k].to(dev, non_blocking=True) for k in ("action", "base_action", "next_base_action", "reward",
+                                                              "discount", "offline")}
+        batch |= {"obs": self._observations(b, "obs"), "next_obs": self._observations(b, "next_obs")}
+        self.last = self.td3.update(batch)
         u = self.td3.updates
         if u % self.cfg.learner.publish_every == 0:
             self.publish()
@@ -197,7 +225,7 @@ class Learner:
         path = self.dir / CHECKPOINT
         tmp = path.with_name(f".{CHECKPOINT}.tmp-{os.getpid()}")
         torch.save({"td3": self.td3.state(), "version": self.version, "obs_dim": self.obs_dim,
-                    "episodes_ingested": self._next_episode}, tmp)
+                    "frozen_features": self.frozen_features, "episodes_ingested": self._next_episode}, tmp)
         os.replace(tmp, path)
         return path
 
@@ -209,6 +237,11 @@ class Learner:
         if state["obs_dim"] != self.obs_dim:
             raise ValueError(f"{path} was trained on {state['obs_dim']} features, this base gives {self.obs_dim}; "
                              "use a fresh learner.dir for a new base policy")
+        was_frozen = bool(state.get("frozen_features", True))
+        if was_frozen != self.frozen_features:
+            raise ValueError(f"{path} was trained with learner.frozen_features={str(was_frozen).lower()}, this "
+                             f"learner runs learner.frozen_features={str(self.frozen_features).lower()}; "
+                             "use that setting or a fresh learner.dir")
         self.td3.load_state(state["td3"])
         self.version = int(state["version"])
         log.info("resumed learner from %s: %d updates, weights v%d", path, self.td3.updates, self.version)
