@@ -49,7 +49,9 @@ class RosConfig:
     ``state_hz``: joint state / pose publishing rate of the robot node. ``teleop_hz``: the teleop
     node's publishing rate. ``discovery_range``: ROS_AUTOMATIC_DISCOVERY_RANGE set for the nodes when the
     environment does not set it (LOCALHOST keeps the graph on this machine; SUBNET to put the learner on
-    another host). ``stop_grace_s``: how long a node gets to exit after SIGINT before SIGTERM / SIGKILL."""
+    another host). ``stop_grace_s``: how long a node gets to exit after SIGINT before SIGTERM / SIGKILL.
+    ``executor``: ``events`` (rclpy's C++ EventsExecutor, rclpy.experimental in Jazzy: callbacks dispatched
+    without rebuilding a wait set in Python each time) or ``single`` (the classic SingleThreadedExecutor)."""
 
     nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
     episodes: int = 0
@@ -58,6 +60,7 @@ class RosConfig:
     record: bool = True
     lockstep: bool = True
     torch_threads: int = 1
+    executor: str = "single"
     teleop: str = "sim"
     state_hz: float = 50.0
     teleop_hz: float = 50.0
@@ -75,6 +78,8 @@ class RosConfig:
                    f"must be one of {list(NODE_EXECUTABLES)}, got {n.executable!r}")
         _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
         _check(self.torch_threads >= 0, f"{key}.torch_threads", "must be >= 0")
+        _check(self.executor in ("events", "single"), f"{key}.executor",
+               f"must be events or single, got {self.executor!r}")
         _check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")
         _check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
         _check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
@@ -50,6 +50,18 @@ class DropLog:
                 f"dropped malformed message on {topic}: field {field}: {why} ({self.counts[key]} dropped so far)")
 
 
+def make_executor(kind: str) -> Executor:
+    """``events``: the C++ EventsExecutor when this rclpy has it (Jazzy's rclpy.experimental), else the
+    SingleThreadedExecutor; ``single``: always the latter."""
+    if kind == "events":
+        try:
+            from rclpy.experimental import EventsExecutor
+        except ImportError:
+            return SingleThreadedExecutor()
+        return EventsExecutor()
+    return SingleThreadedExecutor()
+
+
 def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> int:
     """``rclpy.init``, build the node from the config, spin until SIGINT / SIGTERM or the
     node asks to stop (``node.finished``), then ``node.close()`` (its cleanup: stop the arm, flush the store)
@@ -77,9 +89,10 @@ def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> i
                 done.set_result(True)
 
         node.create_timer(0.1, check_stop)
-        executor = SingleThreadedExecutor()
+        executor = make_executor(cfg.ros.executor)
         executor.add_node(node)
-        executor.spin_until_future_complete(done)
+        while not done.done():  # in slices: rclpy 7.1's EventsExecutor busy-waits forever without a timeout
+            executor.spin_until_future_complete(done, timeout_sec=1.0)
         code = int(getattr(node, "exit_code", 0))
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
