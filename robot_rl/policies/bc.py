@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from robot_rl.policies import bundle as bundles
-from robot_rl.policies.encoders import ConvEncoder, random_shift, to_float_nchw
+from robot_rl.policies.encoders import ObservationEncoder
 
 ACTION_DIM = 7
 
@@ -33,9 +33,9 @@ class BCNetwork(bundles.BundledModule):
         self.cameras = list(cameras)
         self.image_hw = (int(image_hw[0]), int(image_hw[1]))
         self.state_dim, self.chunk, self.feature_dim, self.hidden_dim = state_dim, chunk, feature_dim, hidden_dim
-        self.encoders = nn.ModuleDict({c: ConvEncoder(feature_dim, self.image_hw) for c in self.cameras})
-        self.register_buffer("state_mean", torch.zeros(state_dim))
-        self.register_buffer("state_std", torch.ones(state_dim))
+        self.observation = ObservationEncoder(self.features_dim, {
+            "cameras": self.cameras, "image_hw": list(self.image_hw), "state_dim": state_dim,
+            "feature_dim": feature_dim})  # the same module a trainable-encoder residual copies
         self.head = nn.Sequential(
             nn.Linear(self.features_dim, hidden_dim), nn.ReLU(),
             nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
@@ -51,14 +51,12 @@ class BCNetwork(bundles.BundledModule):
                 "chunk": self.chunk, "feature_dim": self.feature_dim, "hidden_dim": self.hidden_dim}
 
     def set_state_stats(self, states: np.ndarray) -> None:
-        self.state_mean.copy_(torch.as_tensor(states.mean(0), dtype=torch.float32))
-        self.state_std.copy_(torch.as_tensor(states.std(0) + 1e-3, dtype=torch.float32))
+        self.observation.state_mean.copy_(torch.as_tensor(states.mean(0), dtype=torch.float32))
+        self.observation.state_std.copy_(torch.as_tensor(states.std(0) + 1e-3, dtype=torch.float32))
 
     def encode(self, images: Mapping[str, torch.Tensor], state: torch.Tensor, augment_pad: int = 0) -> torch.Tensor:
         """Features: per-camera embeddings + normalised state. (B, features_dim) float."""
-        parts = [self.encoders[c](random_shift(to_float_nchw(images[c]), augment_pad)) for c in self.cameras]
-        parts.append((state.float() - self.state_mean) / self.state_std)
-        return torch.cat(parts, dim=-1)
+        return self.observation({**{f"images/{c}": images[c] for c in self.cameras}, "state": state}, augment_pad)
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(features)).view(-1, self.chunk, ACTION_DIM)

@@ -76,9 +76,9 @@ class ObservationEncoder(nn.Module):
     * ``spec=None`` (``learner.frozen_features=true``): observations already are the frozen base's feature
       vectors ``(B, obs_dim)``; the identity, without parameters.
     * ``spec`` given (``learner.frozen_features=false``): raw observations ``{"images/<cam>": (B, H, W, 3)
-      uint8, "state": (B, D)}`` go through per-camera :class:`ConvEncoder` s plus the normalised state, the
-      architecture of the BC base's ``BCNetwork.encode``; :meth:`copy_from` starts it at the base's
-      weights, after which the critic loss trains it. ``augment_pad > 0`` applies DrQ random shifts.
+      uint8, "state": (B, D)}`` go through per-camera :class:`ConvEncoder` s plus the normalised state. The
+      BC base encodes with this same module (``BCNetwork.observation``); :meth:`copy_from` starts a copy at
+      the base's weights, after which the critic loss trains it. ``augment_pad > 0`` applies DrQ random shifts.
 
     ``spec`` (JSON: cameras, image_hw, state_dim, feature_dim) travels in residual bundles and says the mode.
     (B, obs_dim) either way."""
@@ -107,9 +107,8 @@ class ObservationEncoder(nn.Module):
 
     @staticmethod
     def spec_of(base: Any) -> dict[str, Any]:
-        """The spec of a trainable copy of a BC network's encoder (``BCNetwork``: cameras, image_hw, ...)."""
-        return {"cameras": list(base.cameras), "image_hw": list(base.image_hw), "state_dim": int(base.state_dim),
-                "feature_dim": int(base.feature_dim)}
+        """The spec of a trainable copy of a BC network's encoder (``BCNetwork.observation``)."""
+        return dict(base.observation.spec)
 
     @torch.no_grad()
     def copy_from(self, base: Any) -> ObservationEncoder:
@@ -118,9 +117,7 @@ class ObservationEncoder(nn.Module):
             raise ValueError("a frozen-feature ObservationEncoder has no weights to copy")
         if self.spec_of(base) != self.spec:
             raise ValueError(f"the base's encoder {self.spec_of(base)} differs from this one {self.spec}")
-        self.encoders.load_state_dict(base.encoders.state_dict())
-        self.state_mean.copy_(base.state_mean)
-        self.state_std.copy_(base.state_std)
+        self.load_state_dict(base.observation.state_dict())
         return self
 
     def forward(self, obs: torch.Tensor | Mapping[str, torch.Tensor], augment_pad: int = 0) -> torch.Tensor:

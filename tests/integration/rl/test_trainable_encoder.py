@@ -41,7 +41,7 @@ def test_trainable_encoder_learner_trains_publishes_and_the_actor_loads_it(tiny_
     shutil.rmtree(cfg.learner.dir, ignore_errors=True)
     channel = DirectoryWeightsChannel(os.path.join(cfg.learner.dir, "weights"))
     learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
-    base_encoder = learner.base.net.encoders.state_dict()
+    base_encoder = learner.base.net.observation.encoders.state_dict()
     start = _encoder_state(learner)
     for k, v in learner.td3.encoder.encoders.state_dict().items():
         assert torch.equal(v, base_encoder[k])  # starts at the base's weights
@@ -56,7 +56,7 @@ def test_trainable_encoder_learner_trains_publishes_and_the_actor_loads_it(tiny_
     assert status.updates == 30 and status.version == 6
     changed = [k for k, v in _encoder_state(learner).items() if not torch.equal(v, start[k])]
     assert any(k.startswith("encoders.") for k in changed), "the critic loss did not train the encoder"
-    for k, v in learner.base.net.encoders.state_dict().items():
+    for k, v in learner.base.net.observation.encoders.state_dict().items():
         assert torch.equal(v, base_encoder[k])  # the base stays frozen
     metrics = [json.loads(line) for line in (learner.dir / METRICS).read_text().splitlines()]
     assert all(np.isfinite(m["critic_loss"]) and np.isfinite(m["q_mean"]) for m in metrics)
