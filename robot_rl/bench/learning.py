@@ -5,6 +5,10 @@ Actor and learner alternate in one process (an episode, then the updates it allo
 are reproducible and wall-clock is the sum of both; in production they overlap in two processes.
 Writes ``<out>/curves.json`` (every curve) and ``<out>/learning.png`` (success and intervention rate
 against env steps, success against wall-clock; mean and spread over seeds).
+
+An experiment takes hours on a CPU, so each piece is kept as it finishes and reused when the same command runs
+again (``bench.learning.resume``): a seed's BC base (``seed<k>/bc.pt`` + ``base.json``) and each variant's curve
+(``seed<k>/<variant>.json``) carry the settings they were made with, and are made again when those differ.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -51,18 +56,71 @@ def _with(cfg: Config, **sections: dict) -> Config:
     return dataclasses.replace(cfg, **{k: dataclasses.replace(getattr(cfg, k), **v) for k, v in sections.items()})
 
 
+def _plain(o: object) -> object:
+    return o.value if isinstance(o, Enum) else dataclasses.asdict(o)  # type: ignore[call-overload]
+
+
+def _settings(cfg: Config, variant: str | None = None) -> dict:
+    """What a seed's BC base (``variant`` None) or a variant's curve depends on, as plain JSON; paths left out."""
+    lb = cfg.bench.learning
+    out: dict = {"seed": cfg.seed, "task": cfg.task, "camera": cfg.camera, "expert": cfg.expert,
+                 "policy": dataclasses.replace(cfg.policy, path=""), "demos": lb.demos, "demo_noise": lb.demo_noise}
+    if variant is not None:
+        out.update(variant=variant, learner=dataclasses.replace(cfg.learner, dir=""), human=cfg.human,
+                   reward=dataclasses.replace(cfg.buffer, path=""),
+                   run={k: getattr(lb, k) for k in ("env_steps", "eval_every", "eval_episodes", "dagger_every",
+                                                    "dagger_epochs")})
+    return json.loads(json.dumps(out, default=_plain))
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    """The keys whose values differ, dotted one level deep (``learner.utd``)."""
+    out: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        else:
+            out.append(key)
+    return out
+
+
+def _kept(path: Path, settings: dict, resume: bool) -> dict | None:
+    """The JSON kept at ``path`` when resuming and it was made with ``settings``, else None (with the reason)."""
+    if not resume or not path.is_file():
+        return None
+    try:
+        kept = json.loads(path.read_text())
+        old = kept["settings"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        print(f"  {path}: unreadable: making it again", flush=True)
+        return None
+    if old == settings:
+        return kept
+    print(f"  {path}: made with other settings ({', '.join(_differences(old, settings))}): making it again", flush=True)
+    return None
+
+
 def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
-    """Demonstrations and a BC base for one seed; returns the config pointing at them."""
+    """Demonstrations and a BC base for one seed (kept from an earlier run with the same settings when
+    ``bench.learning.resume``); returns the config pointing at them."""
     root.mkdir(parents=True, exist_ok=True)
     cfg = _with(cfg, buffer={"path": str(root / "demos.zarr")}, policy={"path": str(root / "bc.pt")})
     cfg = dataclasses.replace(cfg, seed=seed)
-    if not Path(cfg.policy.path).is_file():
+    settings, stamp = _settings(cfg), root / "base.json"  # not bc.json: the "bc" variant's curve
+    if _kept(stamp, settings, cfg.bench.learning.resume) is None or not Path(cfg.policy.path).is_file():
+        stamp.unlink(missing_ok=True)
         shutil.rmtree(cfg.buffer.path, ignore_errors=True)
         noisy = _with(cfg, expert={"noise_std": cfg.bench.learning.demo_noise})
         with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
             collect_demos(noisy, env, writer, cfg.bench.learning.demos, seed=10_000 * (seed + 1))
         net, _ = train_bc(cfg, load_dataset(cfg.buffer.path, cfg.camera.names, cfg.policy.chunk))
         bundles.save(net.to_bundle(), cfg.policy.path)
+        stamp.write_text(json.dumps({"settings": settings}, indent=1))  # last: bc.pt and the demos are complete
+    else:
+        print(f"seed {seed}: kept BC base {cfg.policy.path}", flush=True)
     return cfg
 
 
@@ -165,8 +223,16 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
     seed_cfg = prepare_seed(cfg, seed, root)
     curves = []
     for variant in cfg.bench.learning.variants:
+        path, settings = root / f"{variant}.json", _settings(seed_cfg, variant)
+        kept = _kept(path, settings, cfg.bench.learning.resume)
+        if kept is not None:
+            print(f"  [{variant} seed {seed}] kept from {path}", flush=True)
+            curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve)}))
+            continue
         curves.append(run_variant(seed_cfg, variant, root))
-        (root / f"{variant}.json").write_text(json.dumps(dataclasses.asdict(curves[-1]), indent=1))
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**dataclasses.asdict(curves[-1]), "settings": settings}, indent=1))
+        tmp.replace(path)  # a killed run never leaves half a curve
     return curves
 
 

@@ -273,7 +273,9 @@ class LearningBenchConfig:
     runs ``env_steps`` environment steps, evaluated every ``eval_every`` steps on ``eval_episodes``
     held-out seeds. HG-DAgger fine-tunes the BC base on demos + interventions every ``dagger_every``
     episodes for ``dagger_epochs`` epochs. ``workers`` > 1 runs seeds in parallel processes (one torch thread
-    each); wall-clock figures then include the contention."""
+    each); wall-clock figures then include the contention. ``resume``: keep each seed's BC base and each
+    finished (seed, variant) curve found in ``out_dir`` that was made with the same settings (see
+    :mod:`robot_rl.bench.learning`), so a stopped experiment goes on where it stopped."""
 
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
@@ -285,6 +287,7 @@ class LearningBenchConfig:
     dagger_every: int = 10
     dagger_epochs: int = 5
     workers: int = 1
+    resume: bool = True
     out_dir: str = "runs/bench-learning"
 
     def validate(self, key: str) -> None:

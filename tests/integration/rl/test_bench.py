@@ -11,8 +11,9 @@ TINY = ["task=pick_place_easy", "task.max_steps=30", "camera.width=32", "camera.
         "learner.batch_size=32", "learner.min_online_transitions=10", "learner.critic_warmup_updates=5"]
 
 
-def test_bench_learning_tiny(tmp_path):
-    """Two seeds in two worker processes; every variant's curve per seed, merged into one table and plot."""
+def test_bench_learning_tiny(tmp_path, capsys):
+    """Two seeds in two worker processes; every variant's curve per seed, merged into one table and plot; run
+    again, it keeps what was made with the same settings."""
     out = tmp_path / "learning"
     assert main(["bench", "learning", *TINY, "bench.learning.seeds=[0,1]", "bench.learning.workers=2",
                  "bench.learning.demos=2",
@@ -27,6 +28,24 @@ def test_bench_learning_tiny(tmp_path):
     rlif = next(c for c in curves if c["variant"] == "residual_rlif_human")
     assert rlif["env_steps"][0] == 0 and rlif["env_steps"][-1] >= 60 and rlif["updates"] > 0
     assert (out / "learning.png").stat().st_size > 10_000
+
+    # The same command again keeps every finished piece; a changed setting makes what depends on it again.
+    again = ["bench", "learning", *TINY, "bench.learning.seeds=[0]", "bench.learning.demos=2",
+             "bench.learning.eval_every=30", "bench.learning.eval_episodes=1", "bench.learning.dagger_every=1",
+             "bench.learning.dagger_epochs=1", f"bench.learning.out_dir={out}", f"bench.out_dir={tmp_path}"]
+    bc_mtime = (out / "seed0" / "bc.pt").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main([*again, "bench.learning.env_steps=60"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("kept from") == 4 and "kept BC base" in printed
+    kept = json.loads((out / "curves.json").read_text())
+    assert [c for c in kept if c["seed"] == 0] == [c for c in curves if c["seed"] == 0]
+    assert main([*again, "bench.learning.env_steps=30", "bench.learning.variants=[bc,residual_sparse]"]) == 0
+    printed = capsys.readouterr().out
+    assert "kept BC base" in printed and "kept from" not in printed and "other settings" in printed
+    assert (out / "seed0" / "bc.pt").stat().st_mtime_ns == bc_mtime
+    sparse = json.loads((out / "seed0" / "residual_sparse.json").read_text())
+    assert sparse["settings"]["run"]["env_steps"] == 30 and sparse["env_steps"][-1] < 60
 
 
 def test_bench_policy_tiny(tmp_path):
