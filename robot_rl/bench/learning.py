@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import shutil
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -214,6 +216,19 @@ def _plot(curves: list[Curve], path: Path) -> None:
     plt.close(fig)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A worker gets SIGTERM when the bench process (pid ``parent``) dies (Linux ``PR_SET_PDEATHSIG``): a
+    stopped experiment must not leave its seeds running on the cores. Elsewhere a no-op."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the line above: no signal will come
+        os._exit(1)
+
+
 def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
     """Every variant on one seed; each variant's curve is also written to ``<out>/seed<seed>/<variant>.json``."""
     if torch_threads:
@@ -241,7 +256,8 @@ def run(cfg: Config) -> BenchResult:
     out = Path(lb.out_dir)
     curves: list[Curve] = []
     if lb.workers > 1:  # seeds in parallel processes, one torch thread each ("spawn": MuJoCo's GL is not fork-safe)
-        with ProcessPoolExecutor(lb.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(lb.workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
             for seed_curves in pool.map(_run_seed, [cfg] * len(lb.seeds), lb.seeds, [1] * len(lb.seeds)):
                 curves.extend(seed_curves)
     else:

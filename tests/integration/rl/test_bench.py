@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from robot_rl.cli.main import main
 
@@ -46,6 +51,44 @@ def test_bench_learning_tiny(tmp_path, capsys):
     assert (out / "seed0" / "bc.pt").stat().st_mtime_ns == bc_mtime
     sparse = json.loads((out / "seed0" / "residual_sparse.json").read_text())
     assert sparse["settings"]["run"]["env_steps"] == 30 and sparse["env_steps"][-1] < 60
+
+
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit may wait for a reaper that a container lacks)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_killed_bench_takes_its_workers_with_it(tmp_path):
+    """SIGKILL the bench while its seed workers run: the workers stop too (they would hold the cores for hours)."""
+    bench = subprocess.Popen([sys.executable, "-m", "robot_rl.cli.main", "bench", "learning", *TINY,
+                              "bench.learning.seeds=[0,1]", "bench.learning.workers=2", "bench.learning.demos=50",
+                              f"bench.learning.out_dir={tmp_path / 'l'}", f"bench.out_dir={tmp_path}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert bench.stdout is not None
+        for line in bench.stdout:  # each worker prints this once it runs its seed
+            if "seed 1: demonstrations" in line or "seed 0: demonstrations" in line:
+                break
+        workers = {p for p in _children(bench.pid)
+                   if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        assert workers, "no worker processes found"
+    finally:
+        bench.send_signal(signal.SIGKILL)
+        bench.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(map(_running, workers)):
+        time.sleep(0.1)  # polling for an exit, with a deadline
+    assert not [p for p in workers if _running(p)], "workers outlived the killed bench"
 
 
 def test_bench_policy_tiny(tmp_path):
