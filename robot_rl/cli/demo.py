@@ -93,6 +93,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
     human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
     decide = ResidualDecider(env, policy, human, explore=True)
     online: list[EpisodeResult] = []
+    before = summarize(cfg.buffer.path).n_episodes
     try:
         _wait_ready(learner, out / "learner.log")
         with open_writer(cfg) as writer:
@@ -111,12 +112,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
                     break
     finally:
         _stop_learner(learner)
-    if not online:
-        return None
-    return {"phase": "training (with human)", "episodes": len(online),
-            "success": np.mean([r.success for r in online]),
-            "interventions": np.mean([r.intervention_rate for r in online]),
-            "weights": f"v{online[-1].policy_version}"}
+    return _training_row(cfg, before)
 
 
 class _GraphLog:
@@ -157,6 +153,12 @@ def _online_over_ros(args: argparse.Namespace, cfg: Config, out: Path, path_over
                          report=lambda msg: graph_log.write(f"[up] {msg}\n"), raise_on_interrupt=True)
     if code != 0:
         raise RuntimeError(f"the ROS 2 graph ended with exit code {code}; see {log_path}")
+    return _training_row(cfg, before)
+
+
+def _training_row(cfg: Config, before: int) -> dict | None:
+    """Phase 4's row, from what reached the store (both ways of running it): the policy episodes after the
+    first ``before``."""
     eps = [e for e in summarize(cfg.buffer.path).episodes[before:] if e["source"] == "policy"]
     if not eps:
         return None

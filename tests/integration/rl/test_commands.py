@@ -36,6 +36,8 @@ def test_demo_runs_the_whole_loop(tmp_path, capsys):
     summary = json.loads((run_dir / "summary.json").read_text())
     phases = [r["phase"] for r in summary["rows"]]
     assert phases == ["demonstrations", "eval: BC alone", "training (with human)", "eval: BC + residual"]
+    training = summary["rows"][2]
+    assert training["episodes"] == 3 and 0.0 <= training["interventions"] <= 1.0
     assert (run_dir / "eval_episode.mp4").stat().st_size > 1000
     assert "learner:" in (run_dir / "learner.log").read_text()
     with ReplayStore.open(run_dir / "replay.zarr") as store:
