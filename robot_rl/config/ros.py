@@ -51,7 +51,9 @@ class RosConfig:
     environment does not set it (LOCALHOST keeps the graph on this machine; SUBNET to put the learner on
     another host). ``stop_grace_s``: how long a node gets to exit after SIGINT before SIGTERM / SIGKILL.
     ``executor``: ``events`` (rclpy's C++ EventsExecutor, rclpy.experimental in Jazzy: callbacks dispatched
-    without rebuilding a wait set in Python each time) or ``single`` (the classic SingleThreadedExecutor)."""
+    without rebuilding a wait set in Python each time) or ``single`` (the classic SingleThreadedExecutor).
+    ``timing_path``: where the actor node writes every command's timing (capture stamp, tick, published) as
+    JSON when it stops; empty: only the percentiles in its log. ``robot-rl bench ros`` reads it."""
 
     nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
     episodes: int = 0
@@ -67,6 +69,7 @@ class RosConfig:
     discovery_range: str = "LOCALHOST"
     stop_grace_s: float = 5.0
     startup_timeout_s: float = 60.0
+    timing_path: str = ""
     package_path: str = ""  # where robot_rl_ros is imported from when not installed (default: ros_ws/src/robot_rl_ros)
 
     def validate(self, key: str) -> None:

@@ -1,5 +1,6 @@
-"""The actor's control tick as the graph runs it, without ROS: the actor node's timer calls
-:meth:`GraphActor.tick` and publishes what it returns; its subscriptions fill an
+"""The actor's control tick as the graph runs it, without ROS: the actor node's control loop
+(:class:`~robot_rl.graph.control_loop.ControlLoop`) calls :meth:`GraphActor.tick`, publishes what it returns,
+then calls :meth:`GraphActor.swap_weights`; its subscriptions fill an
 :class:`~robot_rl.graph.observation.ObservationBuffer` and call :meth:`GraphActor.on_event`.
 
 One tick: (1) assemble the newest observation; stale (older than the configured age, or, with ``lockstep``,
@@ -104,20 +105,24 @@ class GraphActor:
 
     # ------------------------------------------------------------------ the tick
     def tick(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None = None) -> TickOutput:
+        """Decide this tick's command. Call :meth:`swap_weights` once the command is on its way."""
         self.stats.ticks += 1
-        try:
-            if self.phase is Phase.done:
-                return TickOutput(reason="done")
-            if "quit" in self._events:
-                self._finish_episode(None, now, aborted=True)
-                self.phase = Phase.done
-                return TickOutput(reason="quit")
-            if self.phase is Phase.resetting:
-                return self._resetting(buffer, now, human_action)
-            return self._running(buffer, now, human_action)
-        finally:
-            if self.policy.poll_weights(self.weights):  # between ticks: the command is already decided
-                self.stats.swaps += 1
+        if self.phase is Phase.done:
+            return TickOutput(reason="done")
+        if "quit" in self._events:
+            self._finish_episode(None, now, aborted=True)
+            self.phase = Phase.done
+            return TickOutput(reason="quit")
+        if self.phase is Phase.resetting:
+            return self._resetting(buffer, now, human_action)
+        return self._running(buffer, now, human_action)
+
+    def swap_weights(self) -> bool:
+        """Between ticks, after the command was sent (a swap must not delay it): take the newest residual
+        weights if any arrived. True when swapped."""
+        swapped = self.policy.poll_weights(self.weights)
+        self.stats.swaps += int(swapped)
+        return swapped
 
     def _resetting(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None) -> TickOutput:
         if self._ack is None or self._ack[0] != self.seed:

@@ -89,6 +89,8 @@ def test_episode_flow_rows_human_and_weights():
                        episodes=1, seed=7)
     out = actor.tick(_buffer(0.0), 0.0)
     assert out.reset_seed == 7 and out.command is None
+    assert policy.version == 0, "a tick never swaps weights: that waits until its command is sent"
+    assert actor.swap_weights() and not actor.swap_weights() and actor.stats.swaps == 1
     actor.on_reset_done(7, 0.05)
     assert actor.tick(_buffer(0.0), 0.1).command is None, "an observation from before the reset must not count"
     out = actor.tick(_buffer(0.1), 0.15)

@@ -2,12 +2,19 @@
 proprioception, each no older than ``camera.max_age_s``), runs BC base + residual, lets the human win while
 intervening, publishes the command, and records the transition (:class:`robot_rl.graph.actor.GraphActor`
 does all of that; this node only converts messages). Stale observation -> no command. Residual weights
-arrive on ``/learner/weights`` and are swapped in between ticks. Exits after ``ros.episodes`` episodes."""
+arrive on ``/learner/weights`` and are swapped in between ticks, after the command is out. Exits after
+``ros.episodes`` episodes.
+
+The tick runs in its own thread (:class:`robot_rl.graph.control_loop.ControlLoop`), not as an executor timer,
+so it starts on time even while the executor converts images; a lock keeps the subscriptions that touch the
+actor's state (events, reset acknowledgements) between ticks. ``ros.timing_path``: every command's timing
+(capture stamp, tick start, published) is written there as JSON when the node stops."""
 
 from __future__ import annotations
 
+import json
 import sys
-import time
+import threading
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
@@ -18,6 +25,7 @@ from std_msgs.msg import Float32, Int64, String
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
 from robot_rl.graph.actor import GraphActor, Phase
+from robot_rl.graph.control_loop import ControlLoop
 from robot_rl.graph.observation import ObservationBuffer
 from robot_rl_ros import qos
 from robot_rl_ros.conversions import (
@@ -55,9 +63,10 @@ class ActorNode(Node):
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
         self._episodes_logged = 0
-        self._timing: list[tuple[float, float, float]] = []  # (observation age at the tick, tick s, period s)
-        self._last_tick = 0
+        self._timing: list[tuple[int, int, int]] = []  # per command (capture stamp, tick start, published), ns
+        self._lock = threading.Lock()  # the actor's state: the control loop vs event / reset subscriptions
         self.finished = False
+        self.exit_code = 0
         for cam in cams:
             topic = qos.IMAGE.format(name=cam)
             self.create_subscription(Image, topic, lambda m, c=cam, t=topic: self.on_image(m, c, t), qos.SENSOR)
@@ -71,7 +80,7 @@ class ActorNode(Node):
         self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
         self.pub_reset = self.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
         self.pub_policy = self.create_publisher(JointState, qos.POLICY_ACTION, qos.SENSOR)
-        self.create_timer(1.0 / cfg.task.control_hz, self.on_tick)
+        self.loop = ControlLoop(cfg.task.control_hz, self.on_tick, on_error=self.on_loop_error).start()
         self.get_logger().info(f"actor up: base {cfg.policy.path}, {len(cams)} cameras {self.shape}, "
                                f"{cfg.task.control_hz} Hz, max observation age {cfg.camera.max_age_s} s")
 
@@ -118,10 +127,12 @@ class ActorNode(Node):
             self.drops.drop(qos.TELEOP_GRIPPER, "data", f"non-finite {msg.data}")
 
     def on_event(self, msg: String) -> None:
-        self.actor.on_event(msg.data)
+        with self._lock:
+            self.actor.on_event(msg.data)
 
     def on_episode(self, msg: Int64) -> None:
-        self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
+        with self._lock:
+            self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
 
     # ------------------------------------------------------------------ the control tick
     def human_action(self, now: int) -> np.ndarray | None:
@@ -130,18 +141,22 @@ class ActorNode(Node):
         return np.append(self._twist[0], self._gripper).astype(np.float32)
 
     def on_tick(self) -> None:
+        with self._lock:
+            self._tick()
+
+    def _tick(self) -> None:
         now = now_ns(self)
-        t0 = time.perf_counter()
         out = self.actor.tick(self.buffer, now * 1e-9, self.human_action(now))
         if out.command is not None:
-            self.pub_command.publish(action_to_msg(out.command, int(out.t_obs * 1e9)))
-            self._timing.append((now * 1e-9 - out.t_obs, time.perf_counter() - t0,
-                                 (now - self._last_tick) * 1e-9 if self._last_tick else 0.0))
-        self._last_tick = now
-        if out.policy_action is not None:
-            self.pub_policy.publish(action_to_msg(out.policy_action, now))
+            stamp = int(out.t_obs * 1e9)
+            msg = action_to_msg(out.command, stamp)
+            self._timing.append((stamp, now, now_ns(self)))  # published: handed to DDS (the receiver may run first)
+            self.pub_command.publish(msg)
         if out.reset_seed is not None:
             self.pub_reset.publish(Int64(data=int(out.reset_seed)))
+        self.actor.swap_weights()  # the command is out: a swap now delays nothing
+        if out.policy_action is not None:
+            self.pub_policy.publish(action_to_msg(out.policy_action, now))
         if out.reason.startswith(("stale", "intervening")):
             self.get_logger().warning(f"no command: {out.reason}", throttle_duration_sec=1.0)
         s = self.actor.stats
@@ -153,21 +168,40 @@ class ActorNode(Node):
         if self.actor.phase is Phase.done:
             self.finished = True
 
+    def on_loop_error(self, exc: BaseException) -> None:
+        self.get_logger().error(f"control loop stopped: {type(exc).__name__}: {exc}; no more commands")
+        self.exit_code, self.finished = 1, True
+
     def close(self) -> None:
+        self.loop.stop()
         if self.writer is not None:
             if self.actor.phase is Phase.running:
                 self.writer.abort_episode()  # stopped mid-episode: it never reaches the store
             self.writer.close()
-        if len(self._timing) > 1:
-            age, tick, period = (np.array(x[1:]) * 1e3 for x in zip(*self._timing, strict=True))
-            self.get_logger().info(
-                f"timing over {len(age) + 1} commands (ms, p50/p99): observation age at the tick "
-                f"{np.percentile(age, 50):.1f}/{np.percentile(age, 99):.1f}, tick (policy + publish) "
-                f"{np.percentile(tick, 50):.1f}/{np.percentile(tick, 99):.1f}, period "
-                f"{np.percentile(period, 50):.1f}/{np.percentile(period, 99):.1f}")
+        self._report_timing()
         s = self.actor.stats
         self.get_logger().info(f"actor done: {s.episodes} episodes, {s.successes} successes, {s.swaps} weight "
                                f"swaps (v{self.policy.version}), {s.stale} stale ticks")
+
+
+    def _report_timing(self) -> None:
+        if self.cfg.ros.timing_path:
+            stamp, tick, published = (list(x) for x in zip(*self._timing, strict=True)) if self._timing else ([],) * 3
+            with open(self.cfg.ros.timing_path, "w") as f:
+                json.dump({"stamp_ns": stamp, "tick_ns": tick, "published_ns": published,
+                           "periods_s": self.loop.periods_s, "missed": self.loop.missed}, f)
+        if len(self._timing) < 2:
+            return
+        stamp, tick, published = (np.array(x[1:], dtype=np.float64) * 1e-6 for x in zip(*self._timing, strict=True))
+        period = np.array(self.loop.periods_s) * 1e3
+
+        def p(x: np.ndarray) -> str:
+            return f"{np.percentile(x, 50):.1f}/{np.percentile(x, 99):.1f}"
+
+        self.get_logger().info(
+            f"timing over {len(stamp) + 1} commands (ms, p50/p99): observation age at the tick {p(tick - stamp)}, "
+            f"tick (policy + publish) {p(published - tick)}, capture -> published {p(published - stamp)}, "
+            f"period {p(period)} ({self.loop.missed} deadlines missed)")
 
 
 def main(argv: list[str] | None = None) -> int:
