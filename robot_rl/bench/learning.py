@@ -14,12 +14,14 @@ again (``bench.learning.resume``): a seed's BC base (``seed<k>/bc.pt`` + ``base.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import multiprocessing
 import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -100,7 +102,10 @@ def _kept(path: Path, settings: dict, resume: bool) -> dict | None:
         print(f"  {path}: unreadable: making it again", flush=True)
         return None
     if old == settings:
-        return kept
+        if kept.get("complete", True):
+            return kept
+        print(f"  {path}: stopped before the end: making it again", flush=True)
+        return None
     print(f"  {path}: made with other settings ({', '.join(_differences(old, settings))}): making it again", flush=True)
     return None
 
@@ -126,7 +131,8 @@ def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
     return cfg
 
 
-def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
+def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve], None] | None = None) -> Curve:
+    """One variant on one seed; ``progress`` gets the curve so far after each evaluation."""
     lb = cfg.bench.learning
     vdir = root / variant
     shutil.rmtree(vdir, ignore_errors=True)
@@ -180,6 +186,9 @@ def run_variant(cfg: Config, variant: str, root: Path) -> Curve:
                     next_eval += lb.eval_every
                     print(f"  [{variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
                           f"{curve.intervention[-1]:.0%}, {curve.wall_s[-1] / 60:.1f} min", flush=True)
+                    if progress is not None:
+                        curve.updates = learner.td3.updates if learner is not None else 0
+                        progress(curve)
         curve.updates = learner.td3.updates if learner is not None else 0
     return curve
 
@@ -244,11 +253,18 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
             print(f"  [{variant} seed {seed}] kept from {path}", flush=True)
             curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve)}))
             continue
-        curves.append(run_variant(seed_cfg, variant, root))
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**dataclasses.asdict(curves[-1]), "settings": settings}, indent=1))
-        tmp.replace(path)  # a killed run never leaves half a curve
+        progress = functools.partial(_save, path, settings=settings, complete=False)
+        curves.append(run_variant(seed_cfg, variant, root, progress))
+        _save(path, curves[-1], settings=settings, complete=True)
     return curves
+
+
+def _save(path: Path, curve: Curve, *, settings: dict, complete: bool) -> None:
+    """The curve with its settings; while it runs, ``complete`` is false (resuming makes it again, but the
+    points so far are there to look at)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**dataclasses.asdict(curve), "complete": complete, "settings": settings}, indent=1))
+    tmp.replace(path)  # never half a file
 
 
 def run(cfg: Config) -> BenchResult:
