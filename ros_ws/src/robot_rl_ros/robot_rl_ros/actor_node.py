@@ -6,19 +6,23 @@ arrive on ``/learner/weights`` and are swapped in between ticks, after the comma
 ``ros.episodes`` episodes.
 
 The tick runs in its own thread (:class:`robot_rl.graph.control_loop.ControlLoop`), not as an executor timer,
-so it starts on time even while the executor converts images; a lock keeps the subscriptions that touch the
-actor's state (events, reset acknowledgements) between ticks. ``ros.timing_path``: every command's timing
-(capture stamp, tick start, published) is written there as JSON when the node stops."""
+so it starts on time even while the executor converts images; a lock keeps every subscription callback
+between ticks (they never see a half-done tick, and never compete with the policy for the GIL).
+``ros.timing_path``: every command's timing (capture stamp, tick start, published) is written there as JSON
+when the node stops."""
 
 from __future__ import annotations
 
 import json
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.node import Node
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float32, Int64, String
 
@@ -64,19 +68,19 @@ class ActorNode(Node):
         self._gripper = -1.0
         self._episodes_logged = 0
         self._timing: list[tuple[int, int, int]] = []  # per command (capture stamp, tick start, published), ns
-        self._lock = threading.Lock()  # the actor's state: the control loop vs event / reset subscriptions
+        self._lock = threading.Lock()  # a tick or a subscription callback, never both at once
         self.finished = False
         self.exit_code = 0
         for cam in cams:
             topic = qos.IMAGE.format(name=cam)
-            self.create_subscription(Image, topic, lambda m, c=cam, t=topic: self.on_image(m, c, t), qos.SENSOR)
-        self.create_subscription(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
-        self.create_subscription(PoseStamped, qos.EE_POSE, self.on_pose, qos.SENSOR)
-        self.create_subscription(TwistStamped, qos.TELEOP_TWIST, self.on_twist, qos.SENSOR)
-        self.create_subscription(Float32, qos.TELEOP_GRIPPER, self.on_gripper, qos.LATCHED)
-        self.create_subscription(String, qos.TELEOP_EVENTS, self.on_event, qos.EVENTS)
-        self.create_subscription(String, qos.TASK_EVENTS, self.on_event, qos.EVENTS)
-        self.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
+            self._subscribe(Image, topic, lambda m, c=cam, t=topic: self.on_image(m, c, t), qos.SENSOR)
+        self._subscribe(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
+        self._subscribe(PoseStamped, qos.EE_POSE, self.on_pose, qos.SENSOR)
+        self._subscribe(TwistStamped, qos.TELEOP_TWIST, self.on_twist, qos.SENSOR)
+        self._subscribe(Float32, qos.TELEOP_GRIPPER, self.on_gripper, qos.LATCHED)
+        self._subscribe(String, qos.TELEOP_EVENTS, self.on_event, qos.EVENTS)
+        self._subscribe(String, qos.TASK_EVENTS, self.on_event, qos.EVENTS)
+        self._subscribe(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
         self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
         self.pub_reset = self.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
         self.pub_policy = self.create_publisher(JointState, qos.POLICY_ACTION, qos.SENSOR)
@@ -85,6 +89,16 @@ class ActorNode(Node):
                                f"{cfg.task.control_hz} Hz, max observation age {cfg.camera.max_age_s} s")
 
     # ------------------------------------------------------------------ subscriptions: convert, check, buffer
+    def _subscribe(self, msg_type: type, topic: str, callback: Callable[[Any], None], profile: QoSProfile) -> None:
+        """A subscription whose callback never runs during a tick: the executor thread waits (without the GIL)
+        while the policy runs, instead of competing with it for the GIL."""
+
+        def guarded(msg: Any) -> None:
+            with self._lock:
+                callback(msg)
+
+        self.create_subscription(msg_type, topic, guarded, profile)
+
     def on_image(self, msg: Image, cam: str, topic: str) -> None:
         try:
             image = msg_to_image(msg, self.shape)
@@ -127,12 +141,10 @@ class ActorNode(Node):
             self.drops.drop(qos.TELEOP_GRIPPER, "data", f"non-finite {msg.data}")
 
     def on_event(self, msg: String) -> None:
-        with self._lock:
-            self.actor.on_event(msg.data)
+        self.actor.on_event(msg.data)
 
     def on_episode(self, msg: Int64) -> None:
-        with self._lock:
-            self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
+        self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
 
     # ------------------------------------------------------------------ the control tick
     def human_action(self, now: int) -> np.ndarray | None:
