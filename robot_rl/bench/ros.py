@@ -112,7 +112,7 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
         loop.stop()
         stop.set()
         thread.join()
-    return _stats(np.array(published[WARMUP:]), np.array(stamps[WARMUP:]), loop.periods_s[WARMUP:], hz)
+    return _stats(np.array(published[WARMUP:]), np.array(stamps[WARMUP:]), list(loop.periods_s)[WARMUP:], hz)
 
 
 def _ros(overrides: list[str], hz: float, n: int, work: Path) -> dict[str, float]:

@@ -15,14 +15,16 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 GIL_SWITCH_S = 0.0005
+KEPT_TICKS = 36_000  # an hour at 10 Hz: timing kept for reports, bounded for a node that runs for days
 
 
 class ControlLoop:
     """Calls ``step()`` at ``hz`` in a thread until :meth:`stop` or until ``step`` raises (kept in ``error``;
-    ``on_error`` is told). ``periods_s`` holds the measured period of every tick after the first."""
+    ``on_error`` is told). ``periods_s`` holds the measured periods of the last ``KEPT_TICKS`` ticks."""
 
     def __init__(self, hz: float, step: Callable[[], None], *, spin_s: float = 0.002,
                  on_error: Callable[[BaseException], None] | None = None, name: str = "control-loop") -> None:
@@ -31,7 +33,7 @@ class ControlLoop:
         self.period = 1.0 / hz
         self.step, self.spin_s, self.on_error = step, min(spin_s, 0.5 / hz), on_error
         self.missed = 0
-        self.periods_s: list[float] = []
+        self.periods_s: deque[float] = deque(maxlen=KEPT_TICKS)
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from std_msgs.msg import Float32, Int64, String
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
 from robot_rl.graph.actor import GraphActor, Phase
-from robot_rl.graph.control_loop import ControlLoop
+from robot_rl.graph.control_loop import KEPT_TICKS, ControlLoop
 from robot_rl.graph.observation import ObservationBuffer
 from robot_rl_ros import qos
 from robot_rl_ros.conversions import (
@@ -67,7 +68,8 @@ class ActorNode(Node):
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
         self._episodes_logged = 0
-        self._timing: list[tuple[int, int, int]] = []  # per command (capture stamp, tick start, published), ns
+        # per command (capture stamp, tick start, published), ns; the last KEPT_TICKS only
+        self._timing: deque[tuple[int, int, int]] = deque(maxlen=KEPT_TICKS)
         self._lock = threading.Lock()  # a tick or a subscription callback, never both at once
         self.finished = False
         self.exit_code = 0
@@ -195,13 +197,12 @@ class ActorNode(Node):
         self.get_logger().info(f"actor done: {s.episodes} episodes, {s.successes} successes, {s.swaps} weight "
                                f"swaps (v{self.policy.version}), {s.stale} stale ticks")
 
-
     def _report_timing(self) -> None:
         if self.cfg.ros.timing_path:
             stamp, tick, published = (list(x) for x in zip(*self._timing, strict=True)) if self._timing else ([],) * 3
             with open(self.cfg.ros.timing_path, "w") as f:
                 json.dump({"stamp_ns": stamp, "tick_ns": tick, "published_ns": published,
-                           "periods_s": self.loop.periods_s, "missed": self.loop.missed}, f)
+                           "periods_s": list(self.loop.periods_s), "missed": self.loop.missed}, f)
         if len(self._timing) < 2:
             return
         stamp, tick, published = (np.array(x[1:], dtype=np.float64) * 1e-6 for x in zip(*self._timing, strict=True))
