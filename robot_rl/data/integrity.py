@@ -47,7 +47,7 @@ def summarize(path: str | os.PathLike[str]) -> StoreSummary:
     ends = meta["episode_ends"]
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     lengths = (ends - starts).astype(int)
-    intervened = np.asarray(store.data_array("intervened", store.n_rows)[: store.n_rows], dtype=bool)
+    intervened = store.read_rows(0, store.n_rows, ["intervened"])["intervened"].astype(bool)  # checked read
     per_ep = np.add.reduceat(intervened, starts) if len(ends) else np.zeros(0, int)
     episodes = [{"episode": i, "source": L.EpisodeSource(int(meta["source"][i])).name, "length": int(lengths[i]),
                  "success": bool(meta["success"][i]), "intervened_rows": int(per_ep[i]),
@@ -140,8 +140,8 @@ def _check_episode_table(store: ReplayStore, notes: list[str]) -> list[Problem]:
         arr_name = L.meta_array_name(name)
         try:
             arr = store.meta_array(arr_name)
-            values = np.asarray(arr[:n])
-        except Exception as exc:
+            values = store._read_checked(f"{L.META_GROUP}/{arr_name}", arr, 0, min(n, arr.shape[0]))
+        except Exception as exc:  # a missing chunk file too, which zarr would read as zeros
             problems.append(Problem(f"{L.META_GROUP}/{arr_name}", f"unreadable: {exc}"))
             continue
         if arr.shape[0] < n or arr.dtype != dtype:
@@ -154,7 +154,11 @@ def _check_episode_table(store: ReplayStore, notes: list[str]) -> list[Problem]:
             if len(bad):
                 problems.append(Problem(f"{L.META_GROUP}/{arr_name}", f"unknown codes {values[bad].tolist()}",
                                         tuple(bad.tolist())))
-    open_rows = store.open_episode_rows_written()
+    try:
+        open_rows = store.open_episode_rows_written()
+    except StoreError as exc:
+        problems.append(Problem(L.RECORDER_GROUP, str(exc)))
+        open_rows = 0
     if open_rows:
         notes.append(f"{open_rows} rows after the last committed episode (an episode being written, or a "
                      "crash's leftovers: the next writer discards or salvages them)")

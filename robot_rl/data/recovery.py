@@ -23,6 +23,7 @@ import numpy as np
 
 from robot_rl.config.schema import CrashPolicy
 from robot_rl.data import layout as L
+from robot_rl.data.errors import StoreError
 
 if TYPE_CHECKING:
     from robot_rl.data.replay_store import ReplayStore
@@ -79,8 +80,14 @@ def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
     raw_ends = np.asarray(ends_arr[:], dtype=np.int64)
     meta_len = min(store.meta_array(L.meta_array_name(n)).shape[0] for n in L.META_FIELDS)
     n = store.n_episodes  # refresh() already kept only the increasing prefix
-    while n and (int(raw_ends[n - 1]) > shortest or meta_len < n):
-        n -= 1  # cannot happen under the commit protocol; keep what is provably whole
+    if n and (int(raw_ends[n - 1]) > shortest or meta_len < n):
+        # Cannot happen under the commit protocol (data and metadata are written before the end): this is
+        # damage, e.g. an array's zarr.json. Dropping the episodes would destroy committed data for good.
+        short = sorted(k for k, v in lengths.items() if v < int(raw_ends[n - 1]))
+        raise StoreError(f"{store.path}: committed episodes need {int(raw_ends[n - 1])} rows and {n} metadata "
+                         f"entries, but data/{short or '*'} hold {shortest} rows and the metadata {meta_len} "
+                         "entries; the store is damaged, not cut short by a crash: not repairing it "
+                         "(robot-rl buffer verify says more)")
     dropped = len(raw_ends) - n
     if dropped:
         ends_arr[n:] = 0  # so a later resize never exposes a stale end

@@ -118,7 +118,16 @@ class ReplayStore:
                 self._lock = WriterLock(path)
             self._load_root()
             if self.writable:
-                self.recovery = recover(self, on_crash)
+                try:
+                    self.recovery = recover(self, on_crash)
+                except (StoreError, ValueError) as exc:
+                    if isinstance(exc, StoreError) or "on_crash" in str(exc):
+                        raise
+                    raise StoreError(f"{path}: cannot repair the store for writing ({exc}); run `robot-rl "
+                                     "buffer verify` on it") from exc
+                except Exception as exc:  # zarr's errors on damaged metadata
+                    raise StoreError(f"{path}: cannot repair the store for writing ({type(exc).__name__}: "
+                                     f"{exc}); run `robot-rl buffer verify` on it") from exc
                 if self.recovery.action != "none":
                     log.warning("%s: %s", path, self.recovery)
             self._ready = True
@@ -160,13 +169,22 @@ class ReplayStore:
         if version is None:
             raise StoreError(f"{self.path} is not a robot_rl replay store (no {L.LAYOUT_ATTR!r} attribute; "
                              "a Diffusion Policy zarr must be imported: robot_rl.data.dp_interop)")
-        if int(version) > L.LAYOUT_VERSION:
+        try:
+            newer = int(version) > L.LAYOUT_VERSION
+            schema = RowSchema.from_json(attrs[L.SCHEMA_ATTR])
+            chunk_len = int(attrs[L.CHUNK_LEN_ATTR])
+            if chunk_len < 1:
+                raise ValueError(f"chunk length {chunk_len}")
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise StoreError(f"{self.path}: the store's layout attributes are damaged "
+                             f"({type(exc).__name__}: {exc})") from None
+        if newer:
             raise LayoutVersionError(
                 f"{self.path} was written with replay store layout version {version}, newer than the "
                 f"version {L.LAYOUT_VERSION} this robot_rl reads; upgrade robot_rl to open it")
         self._root = root
-        self.schema = RowSchema.from_json(attrs[L.SCHEMA_ATTR])
-        self.chunk_len = int(attrs[L.CHUNK_LEN_ATTR])
+        self.schema = schema
+        self.chunk_len = chunk_len
         self.refresh()
         self._tail = self.n_rows
         if self.writable:
@@ -193,13 +211,59 @@ class ReplayStore:
 
     # ------------------------------------------------------------------------------------ arrays
     def _array(self, path: str, min_len: int = 0) -> zarr.Array:
-        """The zarr array at ``path``, reopened when our cached metadata is older than ``min_len`` rows."""
+        """The zarr array at ``path``, reopened when our cached metadata is older than ``min_len`` rows.
+        :class:`StoreError` when it cannot be opened or its dtype or row shape is not the layout's: reading
+        a float32 field as int32 would be silently wrong data."""
         arr = self._arrays.get(path)
         if arr is None or arr.shape[0] < min_len:
             mode = "r+" if self.writable else "r"
-            arr = zarr.open_array(self._store, path=path, mode=mode).with_config(_WRITE_CONFIG)
+            try:
+                arr = zarr.open_array(self._store, path=path, mode=mode).with_config(_WRITE_CONFIG)
+            except Exception as exc:  # missing or undecodable zarr.json: zarr and json raise many kinds
+                raise StoreError(f"{self.path}: cannot open array {path} ({type(exc).__name__}: {exc})") from None
+            if arr.ndim < 1 or min(arr.chunks, default=0) < 1:
+                raise StoreError(f"{self.path}: array {path} has shape {arr.shape} and chunks {arr.chunks} "
+                                 "(damaged metadata?)")
+            want = self._expected(path)
+            if want is not None and (arr.dtype != want[0] or arr.shape[1:] != want[1] or arr.ndim != len(want[1]) + 1):
+                raise StoreError(f"{self.path}: array {path} is {arr.dtype} with rows of shape {arr.shape[1:]}, "
+                                 f"the store's layout says {want[0]} {want[1]} (damaged metadata?)")
             self._arrays[path] = arr
         return arr
+
+    def _expected(self, path: str) -> tuple[np.dtype, tuple[int, ...]] | None:
+        """(dtype, per-row shape) the layout prescribes for the array at ``path``."""
+        group, _, name = path.partition("/")
+        if group == L.DATA_GROUP and name in self.schema.fields:
+            spec = self.schema.fields[name]
+            return spec.dtype, spec.shape
+        if group == L.META_GROUP:
+            if name == L.EPISODE_ENDS:
+                return np.dtype(np.int64), ()
+            field = name.removeprefix("episode_")
+            if field in L.META_FIELDS:
+                return L.META_FIELDS[field], ()
+        return None
+
+    def _read_checked(self, path: str, arr: zarr.Array, start: int, end: int, tolerate_last: bool = False
+                      ) -> np.ndarray:
+        """Entries ``[start, end)`` of a ``meta/`` array, every chunk checked (a missing chunk file would read
+        as zeros). ``tolerate_last``: a missing last chunk holding one entry is a commit cut short."""
+        if end <= start:
+            return np.zeros(0, arr.dtype)
+        res = chunk_io.read_rows(self._store, [arr], start, end)[0]
+        if isinstance(res, chunk_io.MissingChunk) and tolerate_last:
+            c = arr.chunks[0]
+            if res.chunk == (arr.shape[0] - 1) // c and arr.shape[0] == res.chunk * c + 1:
+                try:
+                    ok = np.asarray(arr[start:end - 1]) if end - 1 > start else np.zeros(0, arr.dtype)
+                except chunk_io.DATA_ERRORS as exc:
+                    res = exc
+                else:
+                    return np.concatenate([ok, np.zeros(1, arr.dtype)])
+        if isinstance(res, BaseException):
+            raise StoreError(f"{self.path}: {path} is unreadable, a damaged chunk ({type(res).__name__}: {res})")
+        return res
 
     def data_array(self, key: str, min_len: int = 0) -> zarr.Array:
         return self._array(f"{L.DATA_GROUP}/{key}", min_len)
@@ -211,12 +275,18 @@ class ReplayStore:
     def refresh(self) -> int:
         """Re-read ``meta/episode_ends``; returns the number of committed episodes."""
         known = len(self._ends)
-        arr = zarr.open_array(self._store, path=f"{L.META_GROUP}/{L.EPISODE_ENDS}", mode="r")
+        path = f"{L.META_GROUP}/{L.EPISODE_ENDS}"
+        try:
+            arr = zarr.open_array(self._store, path=path, mode="r")
+        except Exception as exc:  # missing or undecodable zarr.json
+            raise StoreError(f"{self.path}: cannot open {path} ({type(exc).__name__}: {exc})") from None
+        if arr.dtype != np.int64 or arr.ndim != 1:
+            raise StoreError(f"{self.path}: {path} is {arr.dtype} {arr.shape}, the layout says int64 (E,)")
         if arr.shape[0] < known:
             raise StoreError(f"{self.path}: meta/episode_ends shrank from {known} to {arr.shape[0]} entries; "
                              "was the store replaced?")
         if arr.shape[0] > known:
-            new = np.asarray(arr[known:], dtype=np.int64)
+            new = self._read_checked(path, arr, known, arr.shape[0], tolerate_last=True)
             prev = np.concatenate([self._ends[-1:] if known else np.zeros(1, np.int64), new[:-1]])
             bad = np.flatnonzero(new <= prev)  # an entry resized but not yet written is 0
             self._ends = np.concatenate([self._ends, new[: bad[0] if len(bad) else len(new)]])
@@ -282,14 +352,29 @@ class ReplayStore:
         each ``(E - first,)``."""
         n = self.n_episodes
         out = {"episode_ends": self._ends[first:].copy()}
-        for name, dtype in L.META_FIELDS.items():
-            arr = self.meta_array(L.meta_array_name(name), n)
-            out[name] = np.asarray(arr[first:n], dtype=dtype) if n > first else np.zeros(0, dtype)
+        for name in L.META_FIELDS:
+            out[name] = self._meta_values(name, first, n)
         return out
+
+    def _meta_values(self, name: str, start: int, end: int) -> np.ndarray:
+        """Entries ``[start, end)`` of ``meta/episode_<name>``; :class:`StoreError` for a damaged chunk, too few
+        entries or an unknown source / status code."""
+        path = f"{L.META_GROUP}/{L.meta_array_name(name)}"
+        arr = self.meta_array(L.meta_array_name(name), end)
+        if arr.shape[0] < end:
+            raise StoreError(f"{self.path}: {path} has {arr.shape[0]} entries, committed episodes need {end}")
+        values = self._read_checked(path, arr, start, end)
+        enum = {"source": L.EpisodeSource, "status": L.EpisodeStatus}.get(name)
+        if enum is not None:
+            bad = np.flatnonzero(~np.isin(values, [int(e) for e in enum]))
+            if len(bad):
+                raise StoreError(f"{self.path}: {path} has unknown codes {values[bad].tolist()[:5]} "
+                                 f"(episode {', '.join(str(start + int(i)) for i in bad[:5])})")
+        return values
 
     def episode_meta(self, episode: int) -> L.EpisodeMeta:
         self.episode_bounds(episode)
-        vals = {n: self.meta_array(L.meta_array_name(n), episode + 1)[episode] for n in L.META_FIELDS}
+        vals = {n: self._meta_values(n, episode, episode + 1)[0] for n in L.META_FIELDS}
         return L.EpisodeMeta(source=L.EpisodeSource(int(vals["source"])), success=bool(vals["success"]),
                              seed=int(vals["seed"]), policy_version=int(vals["policy_version"]),
                              wall_start=float(vals["wall_start"]), status=L.EpisodeStatus(int(vals["status"])))
@@ -302,15 +387,23 @@ class ReplayStore:
 
     def recorder_state(self) -> dict[str, Any] | None:
         """The recorder's note on the episode being written: ``{"start", "rows_flushed", "meta"}``."""
-        group = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r")
-        return group.attrs.get("open_episode")
+        try:
+            group = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r")
+            state = group.attrs.get("open_episode")
+        except Exception as exc:  # missing or undecodable recorder/zarr.json
+            raise StoreError(f"{self.path}: cannot read the recorder group ({type(exc).__name__}: {exc})") from None
+        fields_ok = isinstance(state, dict) and isinstance(state.get("meta"), dict) and all(
+            isinstance(state.get(k), int) for k in ("start", "rows_flushed"))
+        if state is not None and not fields_ok:
+            raise StoreError(f"{self.path}: the recorder's open_episode note is damaged: {str(state)[:200]}")
+        return state
 
     def open_episode_rows_written(self) -> int:
         """Rows of an uncommitted episode known to be fully written (a live recorder's or a crash's)."""
         state = self.recorder_state()
-        if not state or int(state.get("start", -1)) != self.n_rows:
+        if not state or state["start"] != self.n_rows:
             return 0
-        return int(state.get("rows_flushed", 0))
+        return max(0, state["rows_flushed"])
 
     def data_lengths(self) -> dict[str, int]:
         """Rows held by each ``data/<key>`` array, committed or not."""

@@ -13,7 +13,12 @@ class StaleObservation(RuntimeError):
     """An observation key is missing or older than allowed; ``key`` names it."""
 
     def __init__(self, key: str, age: float, not_newer: bool = False) -> None:
-        what = "never received" if age == float("inf") else f"{age * 1e3:.0f} ms old"
+        if age == float("inf"):
+            what = "never received"
+        elif age < 0:
+            what = f"stamped {-age * 1e3:.0f} ms in the future (clocks disagree?); dropped"
+        else:
+            what = f"{age * 1e3:.0f} ms old"
         if not_newer:
             what += ", not newer than the last command"
         super().__init__(f"{key}: {what}")
@@ -32,11 +37,18 @@ class ObservationBuffer:
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[np.ndarray, float]] = {}
 
-    def put(self, key: str, value: np.ndarray, stamp: float) -> None:
+    def put(self, key: str, value: np.ndarray, stamp: float) -> bool:
+        """Keep ``value`` as the newest sample of ``key``; False (dropped) for a non-finite stamp or one older
+        than the sample already held."""
+        stamp = float(stamp)
+        if not np.isfinite(stamp):  # its age is unknown: it could never be checked
+            return False
         with self._lock:
             old = self._latest.get(key)
             if old is None or stamp >= old[1]:  # a late, older sample never replaces a newer one
                 self._latest[key] = (value, stamp)
+                return True
+            return False
 
     def clear(self) -> None:
         with self._lock:
@@ -44,7 +56,11 @@ class ObservationBuffer:
 
     def assemble(self, now: float, newer_than: float = float("-inf")) -> tuple[dict[str, np.ndarray], float]:
         """(observation, oldest stamp). Raises :class:`StaleObservation` for the first key that is missing,
-        older than ``max_age_s``, or not newer than ``newer_than`` (e.g. the last command sent)."""
+        older than ``max_age_s``, or not newer than ``newer_than`` (e.g. the last command sent).
+
+        A sample stamped more than ``max_age_s`` in the *future* is refused too, and dropped: otherwise it
+        would pass every age check and, since older samples never replace a newer one, block every real
+        sample after it, so the actor would act on one frozen observation."""
         with self._lock:
             latest = dict(self._latest)
         obs, oldest = {}, float("inf")
@@ -52,8 +68,14 @@ class ObservationBuffer:
             if key not in latest:
                 raise StaleObservation(key, float("inf"))
             value, stamp = latest[key]
-            if now - stamp > self.max_age_s or stamp <= newer_than:
-                raise StaleObservation(key, now - stamp, not_newer=now - stamp <= self.max_age_s)
+            age = now - stamp
+            if age < -self.max_age_s:
+                with self._lock:
+                    if self._latest.get(key, (None, None))[1] == stamp:
+                        del self._latest[key]
+                raise StaleObservation(key, age)
+            if not (age <= self.max_age_s and stamp > newer_than):  # written so that NaN is stale too
+                raise StaleObservation(key, age, not_newer=age <= self.max_age_s)
             obs[key] = value
             oldest = min(oldest, stamp)
         return obs, oldest

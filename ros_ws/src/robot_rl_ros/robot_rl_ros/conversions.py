@@ -23,6 +23,7 @@ ENCODINGS = {"rgb8": 3, "bgr8": 3}  # what the camera nodes publish and the acto
 ARM_JOINTS = tuple(f"fr3_joint{i}" for i in range(1, 8))
 JOINT_NAMES = (*ARM_JOINTS, "gripper_width")  # /robot/joint_states: 7 arm joints (rad) + gripper width (m)
 WEIGHTS_LABEL = "residual-v"
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # observations and actions travel on as float32
 
 
 class ConversionError(ValueError):
@@ -31,6 +32,15 @@ class ConversionError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+def _check_values(values: np.ndarray, field: str) -> None:
+    """Finite and representable as float32 (every consumer stores and feeds float32: 1e300 would become inf
+    there and a NaN action later), or :class:`ConversionError` naming ``field``."""
+    if not np.isfinite(values).all():
+        raise ConversionError(field, f"non-finite values {values.tolist()}")
+    if values.size and float(np.abs(values).max()) > FLOAT32_MAX:
+        raise ConversionError(field, f"values beyond the float32 range {values.tolist()}")
 
 
 # ---------------------------------------------------------------------------------------------- time
@@ -107,9 +117,12 @@ def msg_to_joint_state(msg: JointState, names: Sequence[str] | None = None) -> t
         raise ConversionError("position", f"{len(position)} values for {len(got)} names")
     if len(velocity) not in (0, len(position)):
         raise ConversionError("velocity", f"{len(velocity)} values for {len(position)} positions")
-    if not np.isfinite(position).all():
-        raise ConversionError("position", "non-finite values")
+    _check_values(position, "position")
+    _check_values(velocity, "velocity")
     if names is not None:
+        if len(set(got)) != len(got):
+            dup = sorted({n for n in got if got.count(n) > 1})
+            raise ConversionError("name", f"joint names {got} repeat {dup}: which value is meant is ambiguous")
         missing = [n for n in names if n not in got]
         if missing:
             raise ConversionError("name", f"joint names {got} do not match the robot's {list(names)} "
@@ -127,7 +140,8 @@ def action_to_msg(action: np.ndarray, stamp_ns: int) -> JointState:
 
 
 def msg_to_action(msg: JointState) -> np.ndarray:
-    """-> (7,) float32. Range is not checked here: the robot node's safety layer clips every command."""
+    """-> (7,) float32. The [-1, 1] range is not checked here (the robot node's safety layer clips every
+    command); non-finite values and values beyond float32 are refused by :func:`msg_to_joint_state`."""
     position, _ = msg_to_joint_state(msg, ACTION_NAMES)
     return position.astype(np.float32)
 
@@ -148,8 +162,8 @@ def msg_to_pose(msg: PoseStamped) -> tuple[np.ndarray, np.ndarray]:
     p, q = msg.pose.position, msg.pose.orientation
     pos = np.array([p.x, p.y, p.z])
     quat = np.array([q.w, q.x, q.y, q.z])
-    if not (np.isfinite(pos).all() and np.isfinite(quat).all()):
-        raise ConversionError("pose", "non-finite values")
+    _check_values(pos, "pose.position")
+    _check_values(quat, "pose.orientation")
     if abs(np.linalg.norm(quat) - 1.0) > 1e-3:
         raise ConversionError("pose.orientation", f"not a unit quaternion (norm {np.linalg.norm(quat):.4f})")
     return pos, quat
@@ -175,8 +189,7 @@ def twist_to_msg(twist: np.ndarray, stamp_ns: int, frame_id: str = "base") -> Tw
 def msg_to_twist(msg: TwistStamped) -> np.ndarray:
     lin, ang = msg.twist.linear, msg.twist.angular
     twist = np.array([lin.x, lin.y, lin.z, ang.x, ang.y, ang.z], dtype=np.float64)
-    if not np.isfinite(twist).all():
-        raise ConversionError("twist", "non-finite values")
+    _check_values(twist, "twist")
     return twist.astype(np.float32)
 
 
