@@ -302,6 +302,59 @@ class LearningBenchConfig:
         _check(self.dagger_every > 0 and self.dagger_epochs > 0, f"{key}.dagger_every/dagger_epochs", "must be > 0")
 
 
+SOAK_FAULTS = ("kill_camera", "kill_robot", "kill_teleop", "kill_actor", "kill_learner", "pause", "delay_frames",
+               "drop_frames", "disk_full")
+
+
+@dataclass
+class SoakBenchConfig:
+    """``robot-rl bench soak``: the fault-injection soak of the running sim graph (robot_rl.bench.soak).
+    ``minutes`` of faults, drawn from ``faults`` in a seeded random order, one at a time, each after a random
+    healthy gap in [``gap_min_s``, ``gap_max_s``]. Tolerances, relative to what the graph is configured to:
+    the arm holds still within ``robot.watchdog_s + stop_slack_s`` of the actor's death; commands are back within
+    ``recover_timeout_s`` of a fault; every command acts on an observation at most ``camera.max_age_s +
+    age_slack_s`` old when it reaches the robot; RSS of a process incarnation grows by at most ``rss_growth_mb``
+    and its open file descriptors by at most ``fd_growth`` between its early and late samples (the first
+    ``warmup_s`` of each incarnation, its start-up, ignored; judged when ``min_track_s`` remain; one sample every
+    ``sample_s``). ``fault_s``: how long a pause, a delay,
+    a drop spell or a full disk lasts; ``delay_s``: how late delayed frames arrive; ``drop_fraction``: the share
+    of frames dropped. ``store_mb``: size of the file system the store lives on (a loop-mounted ext4 image, else a
+    tmpfs; disk_full fills it; without root the recorder's ENOSPC hook stands in)."""
+
+    minutes: float = 30.0
+    seed: int = 0
+    faults: list[str] = field(default_factory=lambda: list(SOAK_FAULTS))
+    gap_min_s: float = 5.0
+    gap_max_s: float = 20.0
+    fault_s: float = 4.0
+    delay_s: float = 0.5
+    drop_fraction: float = 0.5
+    stop_slack_s: float = 1.5
+    recover_timeout_s: float = 150.0
+    age_slack_s: float = 0.5
+    rss_growth_mb: float = 64.0
+    fd_growth: int = 8
+    min_track_s: float = 60.0
+    warmup_s: float = 45.0
+    sample_s: float = 2.0
+    store_mb: int = 256
+
+    def validate(self, key: str) -> None:
+        _check(self.minutes > 0, f"{key}.minutes", "must be > 0")
+        bad = [f for f in self.faults if f not in SOAK_FAULTS]
+        _check(not bad, f"{key}.faults", f"unknown {bad}; known: {list(SOAK_FAULTS)}")
+        _check(0 < self.gap_min_s <= self.gap_max_s, f"{key}.gap_min_s/gap_max_s", "need 0 < gap_min_s <= gap_max_s")
+        _check(self.fault_s > 0, f"{key}.fault_s", "must be > 0")
+        _check(self.delay_s > 0, f"{key}.delay_s", "must be > 0")
+        _check(0 < self.drop_fraction <= 1, f"{key}.drop_fraction", "must be in (0, 1]")
+        _check(self.stop_slack_s >= 0 and self.age_slack_s >= 0, f"{key}.stop_slack_s/age_slack_s", "must be >= 0")
+        _check(self.recover_timeout_s > 0, f"{key}.recover_timeout_s", "must be > 0")
+        _check(self.rss_growth_mb >= 0 and self.fd_growth >= 0, f"{key}.rss_growth_mb/fd_growth", "must be >= 0")
+        _check(self.min_track_s > 0 and self.sample_s > 0, f"{key}.min_track_s/sample_s", "must be > 0")
+        _check(self.warmup_s >= 0, f"{key}.warmup_s", "must be >= 0")
+        _check(self.store_mb >= 16, f"{key}.store_mb", "must be >= 16")
+
+
 @dataclass
 class BenchConfig:
     """``robot-rl bench``: repetitions and where results go."""
@@ -310,11 +363,13 @@ class BenchConfig:
     warmup: int = 20
     out_dir: str = "bench_results"
     learning: LearningBenchConfig = field(default_factory=LearningBenchConfig)
+    soak: SoakBenchConfig = field(default_factory=SoakBenchConfig)
 
     def validate(self, key: str) -> None:
         _check(self.steps > 0, f"{key}.steps", "must be > 0")
         _check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
         self.learning.validate(f"{key}.learning")
+        self.soak.validate(f"{key}.soak")
 
 
 class CrashPolicy(str, Enum):
@@ -609,6 +664,22 @@ class TeleopConfig:
 
 
 @dataclass
+class SecurityConfig:
+    """The per-deployment key (``robot_rl.security``): residual weights and robot commands carry an HMAC made
+    with it, and the actor / robot node refuse what does not verify. ``key_path``: a file outside the repo,
+    mode 0600, created with a fresh random key when missing; every host of one graph needs the same file.
+    ``command_max_age_s``: the robot node also refuses a signed command whose send time is further than this
+    from its own clock (a replay after a robot node restart); 0 turns that check off."""
+
+    key_path: str = "~/.config/robot_rl/deployment.key"
+    command_max_age_s: float = 2.0
+
+    def validate(self, key: str) -> None:
+        _check(bool(self.key_path.strip()), f"{key}.key_path", "must name the deployment key file")
+        _check(self.command_max_age_s >= 0, f"{key}.command_max_age_s", "must be >= 0 (0: no age check)")
+
+
+@dataclass
 class Config:
     """The root config every command composes."""
 
@@ -627,6 +698,7 @@ class Config:
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ros: RosConfig = field(default_factory=RosConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     seed: int = 0
     output_dir: str = "runs"
 

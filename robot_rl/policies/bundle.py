@@ -20,6 +20,8 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from robot_rl.security import is_signed_bundle
+
 FORMAT = "robot_rl.bundle"
 FORMAT_VERSION = 1
 
@@ -60,7 +62,10 @@ def to_bytes(bundle: Bundle) -> bytes:
 
 
 def from_bytes(data: bytes, kind: str | None = None) -> Bundle:
-    """Parse and verify a bundle; raises :class:`BundleError` saying what is wrong."""
+    """Parse and verify a bundle; raises :class:`BundleError` saying what is wrong. A signed bundle (from a
+    keyed weights channel) is refused here: its channel verifies and unwraps it first."""
+    if is_signed_bundle(data):
+        raise BundleError("a signed weight bundle: verify it with the deployment key first (robot_rl.security)")
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling failure means a bad bundle

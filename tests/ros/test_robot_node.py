@@ -1,5 +1,6 @@
 """robot_node on the MuJoCo twin: executes commands through the safety layer (clipped), halts the arm when
-the command stream stops (watchdog), drops malformed commands, and refuses commands after a stop request."""
+the command stream stops (watchdog), drops malformed commands, and refuses commands after a stop request.
+Commands are signed with the test's deployment key (``tiny_overrides`` puts it in the test's directory)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from robot_rl_ros import qos
+from robot_rl_ros.command_auth import CommandSigner
 from robot_rl_ros.conversions import action_to_msg, msg_to_pose, stamp_to_ns
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 
 from robot_rl.config import load_config
+from robot_rl.security import key_from_config
 from tests.integration.rl.conftest import tiny_overrides
 from tests.ros.conftest import wait_for
 
@@ -23,6 +26,7 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     overrides = [*tiny_overrides(tmp_path), "robot.watchdog_s=0.3"]
     cfg = load_config(overrides)
     robot = spawn("robot_node", overrides)
+    signer = CommandSigner(key_from_config(cfg))
     poses = probe.collect(PoseStamped, qos.EE_POSE, qos.SENSOR)
     halted = probe.collect(Bool, qos.ROBOT_HALTED, qos.LATCHED)
     commands = probe.node.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
@@ -36,7 +40,7 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
 
     def command(action) -> np.ndarray:
         t = probe.now_ns()
-        commands.publish(action_to_msg(np.asarray(action, np.float32), t))
+        commands.publish(signer.sign(action_to_msg(np.asarray(action, np.float32), t), t))
         return wait_for(lambda: pose_after(t), 5, "the pose after a command")
 
     start = pose_after(0)
@@ -59,7 +63,7 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     # malformed commands are dropped with a warning naming the topic and the field; the node stays up
     bad = action_to_msg(np.zeros(7, np.float32), probe.now_ns())
     bad.name = ["a", "b", "c", "d", "e", "f", "g"]
-    commands.publish(bad)
+    commands.publish(signer.sign(bad, probe.now_ns()))
     wait_for(lambda: "dropped malformed message on /robot/command: field name" in robot.output(), 10,
              "the drop warning for wrong names")
     assert robot.alive()
@@ -70,6 +74,7 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     os.kill(robot.proc.pid, signal.SIGUSR1)
     wait_for(lambda: halted[-1][1].data is True, 5, "the stop request to halt the arm")
     before = pose_after(0)
-    commands.publish(action_to_msg(np.array([0, 0, 1, 0, 0, 0, -1], np.float32), probe.now_ns()))
+    t = probe.now_ns()
+    commands.publish(signer.sign(action_to_msg(np.array([0, 0, 1, 0, 0, 0, -1], np.float32), t), t))
     wait_for(lambda: "command refused" in robot.output(), 5, "the refused command")
     np.testing.assert_array_equal(pose_after(0), before)

@@ -18,8 +18,14 @@ pytest.importorskip("franky", reason="the franka extra is not installed")
 pytestmark = pytest.mark.slow
 
 
-def test_franka_robot_node_against_franky_sim(probe, spawn):
+def test_franka_robot_node_against_franky_sim(tmp_path, probe, spawn):
+    from robot_rl_ros.command_auth import CommandSigner
+
     from robot_rl.hardware.franka_sim import FrankySimPeer
+    from robot_rl.security import load_key
+
+    key_path = tmp_path / "deployment.key"
+    signer = CommandSigner(load_key(key_path))
 
     with FrankySimPeer() as peer:
         poses = probe.collect(PoseStamped, qos.EE_POSE, qos.SENSOR)
@@ -28,7 +34,7 @@ def test_franka_robot_node_against_franky_sim(probe, spawn):
         commands = probe.node.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
         reset = probe.node.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
         node = spawn("robot_node", ["robot=fr3_real", f"robot.ip={peer.host}", "robot.realtime=false",
-                                    "robot.watchdog_s=1.0"])
+                                    "robot.watchdog_s=1.0", f"security.key_path={key_path}"])
 
         def up() -> bool:
             assert node.alive(), node.output()[-3000:]
@@ -44,11 +50,11 @@ def test_franka_robot_node_against_franky_sim(probe, spawn):
                 return float(msg_to_pose(poses[-1][1])[0][2])
 
         z0 = z()
-        up_cmd = action_to_msg(np.array([0, 0, 1.0, 0, 0, 0, -1], np.float32), probe.now_ns())
         moved = []
 
         def climb() -> bool:  # one command per poll (50 Hz here, well inside the 1 s watchdog) until it rose 1 cm
-            commands.publish(up_cmd)
+            t = probe.now_ns()  # each command signed afresh: the robot node refuses a replayed one
+            commands.publish(signer.sign(action_to_msg(np.array([0, 0, 1.0, 0, 0, 0, -1], np.float32), t), t))
             moved.append(z() - z0)
             return moved[-1] > 0.01
 

@@ -29,7 +29,8 @@ def tiny_overrides(root: Path) -> list[str]:
             f"buffer.path={root / 'replay.zarr'}", f"policy.path={root / 'bc.pt'}", f"learner.dir={root / 'learner'}",
             "buffer.poll_interval_s=0.05", "learner.num_critics=3", "learner.hidden_dim=32", "learner.batch_size=32",
             "learner.min_online_transitions=20", "learner.publish_every=5", "learner.checkpoint_every=10",
-            "learner.critic_warmup_updates=5", "policy.feature_dim=8", "policy.hidden_dim=32", "policy.epochs=1"]
+            "learner.critic_warmup_updates=5", "policy.feature_dim=8", "policy.hidden_dim=32", "policy.epochs=1",
+            f"security.key_path={root / 'deployment.key'}"]  # never the user's own key
 
 
 @pytest.fixture(scope="module")

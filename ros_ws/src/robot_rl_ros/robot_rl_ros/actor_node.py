@@ -2,8 +2,10 @@
 proprioception, each no older than ``camera.max_age_s``), runs BC base + residual, lets the human win while
 intervening, publishes the command, and records the transition (:class:`robot_rl.graph.actor.GraphActor`
 does all of that; this node only converts messages). Stale observation -> no command. Residual weights
-arrive on ``/learner/weights`` and are swapped in between ticks, after the command is out. Exits after
-``ros.episodes`` episodes.
+arrive on ``/learner/weights`` and are swapped in between ticks, after the command is out. Both are guarded by
+the deployment key (``security.key_path``): every command is signed for the robot node
+(:mod:`robot_rl_ros.command_auth`), and a weight bundle that is unsigned or signed with another key is refused
+with a warning (the policy keeps its weights). Exits after ``ros.episodes`` episodes.
 
 The tick runs in its own thread (:class:`robot_rl.graph.control_loop.ControlLoop`), not as an executor timer,
 so it starts on time even while the executor converts images; a lock keeps every subscription callback
@@ -32,7 +34,9 @@ from robot_rl.control.safety import SafetyLimits
 from robot_rl.graph.actor import GraphActor, Phase
 from robot_rl.graph.control_loop import KEPT_TICKS, ControlLoop
 from robot_rl.graph.observation import ObservationBuffer
+from robot_rl.security import key_from_config
 from robot_rl_ros import qos
+from robot_rl_ros.command_auth import CommandSigner
 from robot_rl_ros.conversions import (
     JOINT_NAMES,
     ConversionError,
@@ -57,7 +61,9 @@ class ActorNode(Node):
         self.drops = DropLog(self)
         self.policy = load_policy(cfg)
         self.writer = open_writer(cfg) if cfg.ros.record else None
-        self.weights = DdsWeightsSubscriber(self, drops=self.drops)
+        key = key_from_config(cfg)
+        self.signer = CommandSigner(key)
+        self.weights = DdsWeightsSubscriber(self, drops=self.drops, key=key)
         cams = list(cfg.camera.names)
         self.buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
@@ -163,12 +169,14 @@ class ActorNode(Node):
         out = self.actor.tick(self.buffer, now * 1e-9, self.human_action(now))
         if out.command is not None:
             stamp = int(out.t_obs * 1e9)
-            msg = action_to_msg(out.command, stamp)
+            msg = self.signer.sign(action_to_msg(out.command, stamp), now_ns(self))
             self._timing.append((stamp, now, now_ns(self)))  # published: handed to DDS (the receiver may run first)
             self.pub_command.publish(msg)
         if out.reset_seed is not None:
             self.pub_reset.publish(Int64(data=int(out.reset_seed)))
-        self.actor.swap_weights()  # the command is out: a swap now delays nothing
+        if self.actor.swap_weights():  # the command is out: a swap now delays nothing
+            self.get_logger().info(f"residual weights v{self.policy.version} swapped in",
+                                   throttle_duration_sec=5.0)
         if out.policy_action is not None:
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
         if out.reason.startswith(("stale", "intervening")):

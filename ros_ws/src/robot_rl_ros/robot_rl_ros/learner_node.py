@@ -1,5 +1,6 @@
 """learner_node: the asynchronous residual learner (:class:`robot_rl.rl.learner.Learner`) publishing its
-weights on ``/learner/weights`` (reliable, transient local), and as files in ``learner.dir/weights`` (what tools
+weights, signed with the deployment key (``security.key_path``), on ``/learner/weights`` (reliable,
+transient local), and as files in ``learner.dir/weights`` (what tools
 without ROS read, e.g. ``robot-rl demo demo.ros=true`` when it evaluates after the graph). It can run on another
 host: same ROS_DOMAIN_ID (and ``ros.discovery_range=SUBNET``), the store reachable by path or fsspec URL
 (``buffer.path``). Checkpoints and resumes exactly like ``robot-rl learn``."""
@@ -15,8 +16,8 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from robot_rl.rl.learner import Learner, LearnerStatus
-from robot_rl.rl.sim_session import weights_channel
-from robot_rl.rl.weights import FanOutPublisher
+from robot_rl.rl.weights import FanOutPublisher, signed_weights_channel
+from robot_rl.security import key_from_config
 from robot_rl_ros.node_util import config_from_argv
 from robot_rl_ros.weights import DdsWeightsPublisher
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     node = Node("learner_node")
     log = node.get_logger()
     try:
-        publisher = FanOutPublisher(DdsWeightsPublisher(node), weights_channel(cfg))
+        publisher = FanOutPublisher(DdsWeightsPublisher(node, key=key_from_config(cfg)), signed_weights_channel(cfg))
         learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, publisher)
         if learner.version > 0:
             learner.publish()  # resumed: a late actor gets the newest weights at once

@@ -2,7 +2,11 @@
 ``ros.state_hz``, executes every command through the safety layer (each backend's ``send_action`` clips
 to the workspace box, speed and gripper limits), and stops the arm when commands stop arriving
 (``robot.watchdog_s``) or when the supervisor asks (SIGUSR1: halt and refuse further commands). In sim it
-also resets episodes, reports task success / failure and publishes the twin's state for the cameras."""
+also resets episodes, reports task success / failure and publishes the twin's state for the cameras.
+
+Only the actor's signed commands are executed (:mod:`robot_rl_ros.command_auth`, key at ``security.key_path``):
+an unsigned, wrongly signed, replayed or expired command is dropped with a throttled warning, and does not feed
+the watchdog."""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from robot_rl.config import Config
 from robot_rl.config.schema import RobotBackend
 from robot_rl.control.safety import ActionError, Watchdog
 from robot_rl.hardware.robot import RobotState
+from robot_rl.security import RefusalLog, SignatureError, key_from_config
 from robot_rl_ros import qos
+from robot_rl_ros.command_auth import CommandGuard
 from robot_rl_ros.conversions import (
     JOINT_NAMES,
     ConversionError,
@@ -110,6 +116,8 @@ class FrankaArm:
 class RobotNode(Node):
     def __init__(self, cfg: Config) -> None:
         super().__init__("robot_node")
+        self.guard = CommandGuard(key_from_config(cfg), cfg.security.command_max_age_s)  # before the arm moves
+        self.refusals = RefusalLog(self.get_logger().warning)
         self.arm = SimArm(cfg) if cfg.robot.backend == RobotBackend.mujoco else FrankaArm(cfg)
         self.watchdog = Watchdog(cfg.robot.watchdog_s)
         self.drops = DropLog(self)
@@ -134,6 +142,11 @@ class RobotNode(Node):
     def on_command(self, msg: JointState) -> None:
         if self.latched_stop:
             self.drops.drop(qos.ROBOT_COMMAND, "-", "the robot was stopped by the supervisor; command refused")
+            return
+        try:
+            self.guard.check(msg, now_ns(self))
+        except SignatureError as exc:
+            self.refusals.refuse(exc, f"refused command on {qos.ROBOT_COMMAND}: {exc}; not executed")
             return
         try:
             action = msg_to_action(msg)
