@@ -7,6 +7,8 @@ SUITES: dict[str, str] = {
     "policy": "robot_rl.bench.policy",
     "learning": "robot_rl.bench.learning",
     "ros": "robot_rl.bench.ros",
+    "soak": "robot_rl.bench.soak",
 }
-# Hours on a CPU: run on its own (`robot-rl bench learning`), never as part of `all`.
-LONG_SUITES = frozenset({"learning"})
+# Hours on a CPU (learning) or minutes by design (the fault-injection soak): run on their own
+# (`robot-rl bench learning`, `robot-rl bench soak bench.soak.minutes=30`), never as part of `all`.
+LONG_SUITES = frozenset({"learning", "soak"})

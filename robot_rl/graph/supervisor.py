@@ -69,16 +69,43 @@ class Supervisor:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Supervisor:
-        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
         for spec in self.specs:
-            proc = subprocess.Popen(list(spec.argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, bufsize=1, start_new_session=True)
-            node = _Running(spec, proc)
-            node.pump = threading.Thread(target=self._pump, args=(node,), daemon=True, name=f"pump-{spec.name}")
-            node.pump.start()
-            self._nodes.append(node)
-            self.report(f"started node {spec.name} (pid {proc.pid}): {' '.join(spec.argv)}")
+            self._launch(spec)
         return self
+
+    def _launch(self, spec: NodeSpec) -> _Running:
+        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(list(spec.argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1, start_new_session=True)
+        node = _Running(spec, proc)
+        node.pump = threading.Thread(target=self._pump, args=(node,), daemon=True, name=f"pump-{spec.name}")
+        node.pump.start()
+        self._nodes.append(node)
+        self.report(f"started node {spec.name} (pid {proc.pid}): {' '.join(spec.argv)}")
+        return node
+
+    def restart(self, name: str) -> int:
+        """Start a fresh process for node ``name`` once its previous one has exited (the fault-injection soak's
+        restart; ``robot-rl up`` itself never restarts). Returns the new pid. Stop order stays the start order:
+        the new incarnation takes its predecessor's place."""
+        old = [i for i, n in enumerate(self._nodes) if n.spec.name == name]
+        if not old:
+            raise KeyError(f"no node named {name!r}")
+        if self._nodes[old[-1]].proc.poll() is None:
+            raise RuntimeError(f"node {name} is still running (pid {self._nodes[old[-1]].proc.pid})")
+        self.poll()  # its exit is reported before the new one starts
+        node = self._launch(self._nodes[old[-1]].spec)
+        self._nodes.remove(node)
+        self._nodes.insert(old[-1] + 1, node)
+        return node.proc.pid
+
+    def signal(self, name: str, sig: int) -> int | None:
+        """Send ``sig`` to the running process of node ``name``; its pid, or None when it is not running."""
+        pid = self.pid(name)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return pid
 
     def __enter__(self) -> Supervisor:
         return self.start()
@@ -146,6 +173,8 @@ class Supervisor:
         for node in reversed(self._nodes):
             if node.proc.poll() is not None:
                 continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(node.proc.pid, signal.SIGCONT)  # a paused (SIGSTOP) node could not act on SIGINT
             for sig, wait in ((signal.SIGINT, self.stop_grace_s), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
                 try:
                     node.proc.send_signal(sig)

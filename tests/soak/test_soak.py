@@ -1,0 +1,88 @@
+"""The fault-injection soak (robot_rl.bench.soak) against the real graph: MuJoCo twin, DDS on loopback, a zarr
+store on disk. The short run is in the default suite (about 5 minutes); the long one is
+``.venv/bin/python -m pytest -m slow tests/soak`` (the same as ``robot-rl bench soak bench.soak.minutes=30``).
+Each property the soak measures is asserted here on the report it writes, so a failure names what broke."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from robot_rl.bench import soak
+from robot_rl.bench.report import write_report
+from robot_rl.config import load_config
+from robot_rl.config.schema import SOAK_FAULTS
+
+pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (pip install -e '.[ros]')")
+
+
+def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
+    out = tmp_path / "bench"
+    overrides = [*overrides, f"bench.out_dir={out}"]
+    cfg = load_config(overrides)
+    sc = cfg.bench.soak
+    result = soak.run(cfg, overrides, work=tmp_path / "work")
+    r = json.loads((out / "soak_faults.json").read_text())
+    log = (tmp_path / "work" / "graph.log")
+    context = f"report notes: {result.notes}\nsee {log}"
+
+    faults = r["faults"]
+    kinds = {f["kind"] for f in faults}
+    assert kinds == set(sc.faults), f"not every fault was injected: {sorted(kinds)}\n{context}"
+    for f in faults:
+        assert f["survived"], f"{f} did not recover within {sc.recover_timeout_s} s\n{context}"
+        assert f["moved_while_halted"] == 0, f"the arm moved while halted: {f}"
+    stop_limit = cfg.robot.watchdog_s + sc.stop_slack_s
+    stops = [f["stop_s"] for f in faults if f["kind"] == "kill_actor"]
+    assert stops and all(s is not None and 0 < s <= stop_limit for s in stops), \
+        f"actor death -> arm halted took {stops} s (watchdog {cfg.robot.watchdog_s} s, limit {stop_limit})"
+
+    assert r["max_command_age_s"] <= cfg.camera.max_age_s + sc.age_slack_s, "a command acted on stale data"
+    assert r["commands"] > 0 and r["episodes_committed"] > 0
+    assert r["committed_lost"] == 0, "an episode committed before a fault was lost or changed"
+    for life in r["actor_lives"]:
+        allowed = 2 if "disk_full" in life["end"] else 1
+        assert life["lost"] <= allowed, f"an actor life lost more than the episode in progress: {life}"
+    assert sum(life["committed"] for life in r["actor_lives"]) == r["episodes_committed"], \
+        "a committed policy episode belongs to no actor life: the accounting is off"
+    assert sum(life["end"] == "SIGKILL" for life in r["actor_lives"]) == sum(f["kind"] == "kill_actor" for f in faults)
+
+    assert r["learner_resumes"], "the learner was never killed"
+    for x in r["learner_resumes"]:
+        assert x["resumed_at"] is not None and x["resumed_at"] >= x["checkpoint_floor"] > 0, \
+            f"the learner did not resume from its checkpoint: {x}"
+        assert x["version_after"] >= 2, f"the learner's weight versions started over: {x}"
+
+    assert r["verify_ok"], f"store does not verify: {r['verify_problems']}"
+
+    assessed = [g for g in r["growth"] if g["assessed"]]
+    assert "soak_observer" in {g["node"] for g in assessed} and len(assessed) >= 4, \
+        f"too few long-lived processes to judge growth: {[(g['node'], g['lifetime_s']) for g in r['growth']]}"
+    for g in assessed:
+        assert g["rss_growth_mb"] <= sc.rss_growth_mb and g["fd_growth"] <= sc.fd_growth, f"resource growth: {g}"
+    for e in r["unplanned_exits"]:
+        assert e.startswith("node actor") and "during disk_full" in e, f"a node died by itself: {e}"
+
+    assert r["ok"] and not r["violations"], r["violations"]
+    table = json.loads(write_report(result, out).read_text())  # what robot-rl bench soak prints and writes
+    assert table["suite"] == "soak" and table["rows"][-1]["item"].startswith("process ")
+    rows = {row["item"]: row for row in result.rows}
+    assert rows["total"]["injected"] == len(faults) == rows["total"]["survived"]
+    return r
+
+
+@pytest.mark.timeout(1200)
+def test_soak_short(tmp_path):
+    """Every fault kind once or more in 4 minutes of faults (about 5 minutes with start-up)."""
+    run_and_check(tmp_path, ["bench.soak.minutes=4", "bench.soak.gap_min_s=2", "bench.soak.gap_max_s=6",
+                             "bench.soak.min_track_s=60"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_soak_long(tmp_path):
+    """30 minutes of faults with the default schedule (bench.soak.*)."""
+    r = run_and_check(tmp_path, ["bench.soak.minutes=30"])
+    assert len(r["faults"]) >= 2 * len(SOAK_FAULTS)

@@ -1,0 +1,166 @@
+"""The soak's parts that need no graph: the observer's event log, the RSS / FD trend, the supervisor's restart and
+signal, filling a small file system, and the recorder's injected ENOSPC (the store stays clean)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+
+from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge, summary_rows
+from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount, wait_until
+from robot_rl.config import ConfigError, load_config
+from robot_rl.data.errors import WriterError
+from robot_rl.data.integrity import verify
+from robot_rl.data.layout import EpisodeMeta
+from robot_rl.data.recorder import FAULT_ENOSPC_ENV, EpisodeWriter
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.data.row_schema import RowSchema
+from robot_rl.data.synthetic import episode
+from robot_rl.graph.supervisor import NodeSpec, Supervisor
+
+
+def test_event_log_reads_incrementally_and_answers_queries(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = [{"t": 1.0, "k": "cmd", "age": 0.05}, {"t": 2.0, "k": "halted", "v": False},
+             {"t": 3.0, "k": "halted", "v": True}, {"t": 3.5, "k": "moved"}, {"t": 4.0, "k": "cmd", "age": 0.3},
+             {"t": 4.5, "k": "episode", "seed": 7, "w": 100.0}]
+    text = "".join(json.dumps(x) + "\n" for x in lines)
+    path.write_text(text[:-10])  # the last line is half written
+    log = EventLog(path)
+    log.refresh()
+    assert log.commands == 2 and log.episode_seeds == []
+    with open(path, "a") as f:
+        f.write(text[-10:])
+    log.refresh()
+    assert log.episode_seeds == [7] and log.seeds_between(99.0, 101.0) == {7} and not log.seeds_between(0, 1)
+    assert log.first("cmd", 1.0) == 4.0 and log.first("cmd", 4.0) is None
+    assert log.first_halt(0.0) == 3.0 and log.first_halt(3.0) is None
+    assert log.count("moved", 3.0, 4.0) == 1 and log.count("moved", 3.6, 4.0) == 0
+    assert log.max_cmd_age == pytest.approx(0.3)
+
+
+def test_growth_compares_early_and_late_samples_of_each_incarnation():
+    s = ResourceSampler(lambda: {}, 1.0)
+    start_up = [(float(t), 50.0 + t, 3) for t in range(10)]  # imports and models: ignored
+    s.samples[("actor", 1)] = start_up + [(float(t), 100.0 + (50.0 if t >= 90 else 0.0), 20 + (t >= 90) * 9)
+                                          for t in range(10, 101)]
+    s.samples[("robot", 2)] = [(float(t), 200.0, 15) for t in range(50)]
+    grown, short = s.growth(min_track_s=60, warmup_s=10)
+    assert grown.node == "actor" and grown.assessed and grown.rss_growth_mb == 50.0 and grown.fd_growth == 9
+    assert short.node == "robot" and not short.assessed and short.rss_growth_mb == 0.0
+    rss, fds = proc_sample(os.getpid())
+    assert rss > 1 and fds >= 3
+    assert proc_sample(2**22 + 12345) is None
+
+
+def test_supervisor_restarts_a_killed_node_and_keeps_count(tmp_path):
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    sup = Supervisor([NodeSpec("a", sleeper), NodeSpec("b", sleeper)], output=open(os.devnull, "w"),  # noqa: SIM115
+                     report=lambda m: None)
+    try:
+        sup.start()
+        first = sup.pid("a")
+        with pytest.raises(RuntimeError, match="still running"):
+            sup.restart("a")
+        assert sup.signal("a", signal.SIGKILL) == first
+        assert wait_until(lambda: sup.pid("a") is None, 10.0)
+        second = sup.restart("a")
+        assert second != first and sup.pid("a") == second and sup.pid("b") is not None
+        assert [(e.name, e.returncode) for e in sup.exits] == [("a", -signal.SIGKILL)]
+        sup.signal("b", signal.SIGSTOP)  # a paused node still stops (continued first)
+    finally:
+        sup.stop()
+    assert sup.pid("a") is None and sup.pid("b") is None and len(sup.exits) == 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a file system needs root")
+def test_fill_leaves_no_space_and_frees_it(tmp_path):
+    mnt = tmp_path / "small"
+    what = mount_small_fs(mnt, 16, tmp_path / "small.img")
+    if not what:
+        pytest.skip("no file system can be mounted here")
+    try:
+        assert os.path.ismount(mnt), what
+        written = fill(mnt / "filler")
+        assert written >= 8 << 20
+        with pytest.raises(OSError, match="No space"), open(mnt / "more", "wb") as f:
+            f.write(b"x" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+        (mnt / "filler").unlink()
+        (mnt / "more").write_bytes(b"x" * 65536)
+    finally:
+        unmount(mnt)
+    assert not os.path.ismount(mnt)
+
+
+def test_injected_enospc_fails_the_writer_and_the_store_stays_clean(tmp_path, monkeypatch):
+    schema = RowSchema(cameras=("wrist",), image_hw=(8, 8), state_dim=5, action_dim=7)
+    path = tmp_path / "store.zarr"
+    flag = tmp_path / "full"
+    monkeypatch.setenv(FAULT_ENOSPC_ENV, str(flag))
+    store = ReplayStore.create(path, schema, chunk_len=4)
+    store.add_episode(episode(schema, 6, 0), EpisodeMeta(seed=0))
+    writer = EpisodeWriter(store, queue_size=64).start()
+    cols = episode(schema, 6, 1)
+    writer.begin_episode(seed=1)
+    flag.touch()  # the disk fills mid-episode
+    for t in range(6):
+        writer.put({k: v[t] for k, v in cols.items()})
+    writer.end_episode()
+    with pytest.raises(WriterError, match="No space left"):
+        assert wait_until(lambda: writer.flush(0.1) and False, 10.0)
+    flag.unlink()
+    with pytest.raises(WriterError):
+        writer.close()
+    report = verify(path)
+    assert report.ok and report.n_episodes == 1, report.problems
+    with ReplayStore.open(path, "a") as again:  # the next writer repairs and goes on
+        again.add_episode(cols, EpisodeMeta(seed=1))
+    with ReplayStore.open(path, "r") as reader:
+        assert reader.n_episodes == 2 and np.array_equal(reader.read_episode(1)["action"], cols["action"])
+
+
+def test_soak_config_names_the_bad_key():
+    assert load_config(["bench.soak.minutes=5"]).bench.soak.minutes == 5
+    for bad, key in (("bench.soak.faults=[kill_everything]", "bench.soak.faults"),
+                     ("bench.soak.minutes=0", "bench.soak.minutes"),
+                     ("bench.soak.gap_min_s=30", "bench.soak.gap_min_s"),
+                     ("bench.soak.drop_fraction=1.5", "bench.soak.drop_fraction")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config([bad])
+
+
+def test_judge_names_each_broken_property_and_the_table_sums_up():
+    cfg = load_config([])
+    ok = FaultRecord("kill_actor", "actor", 10.0, stop_s=0.35, recover_s=12.0, survived=True)
+    life = {"start_w": 0.0, "end_w": 1.0, "end": "SIGKILL", "started": 3, "committed": 2, "lost": 1}
+    growth = {"node": "teleop", "pid": 1, "lifetime_s": 90.0, "samples": 45, "rss_early_mb": 300.0,
+              "rss_late_mb": 301.0, "fd_early": 18, "fd_late": 18, "assessed": True, "rss_growth_mb": 1.0,
+              "fd_growth": 0}
+    good = SoakReport(1.0, faults=[ok], actor_lives=[life], growth=[growth], verify_ok=True, max_command_age_s=0.25,
+                      learner_resumes=[{"checkpoint_floor": 100, "resumed_at": 100}])
+    judge(good, cfg)
+    assert good.ok, good.violations
+    rows = {r["item"]: r for r in summary_rows(good)}
+    assert rows["total"]["injected"] == rows["total"]["survived"] == 1 and rows["kill_actor"]["episodes_lost"] == 1
+    assert rows["process teleop"]["rss_growth_mb"] == 1.0
+
+    bad = SoakReport(1.0, faults=[FaultRecord("kill_actor", "actor", 10.0, stop_s=5.0, survived=False,
+                                              moved_while_halted=2)],
+                     actor_lives=[life | {"lost": 2}], growth=[growth | {"rss_growth_mb": 500.0}], verify_ok=False,
+                     verify_problems=["data/action: bad chunk"], max_command_age_s=3.0, committed_lost=1,
+                     learner_resumes=[{"checkpoint_floor": 100, "resumed_at": 0}],
+                     unplanned_exits=["node camera died (signal 11)", "node actor died (exit code 1) during disk_full"])
+    judge(bad, cfg)
+    text = "\n".join(bad.violations)
+    for expected in ("no command within", "arm halted after 5.0", "moved 2x while halted", "3.000 s old",
+                     "1 committed episodes lost", "lost 2 episodes", "did not resume", "does not verify",
+                     "grew 500.0 MB", "node camera died"):
+        assert expected in text, f"{expected!r} not in {bad.violations}"
+    assert "during disk_full" not in text, "an actor failing on a full disk is reported, not a violation"
