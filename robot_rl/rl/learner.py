@@ -46,6 +46,12 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"  # one JSON line per published weights version (read by robot-rl report)
 
 
+def load_checkpoint(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> dict:
+    """A learner checkpoint: tensors, numbers and strings only (``weights_only=True``), so a crafted file
+    cannot run code when it is opened."""
+    return torch.load(path, map_location=device, weights_only=True)
+
+
 @dataclass
 class LearnerStatus:
     updates: int
@@ -87,6 +93,7 @@ class Learner:
         self.version = 0
         self.store: ReplayStore | None = None
         self._next_episode = 0  # store episodes ingested so far
+        self.skipped_episodes: list[int] = []  # unreadable (damaged) store episodes passed over
         self.last: UpdateInfo | None = None
         self._resume()
 
@@ -126,12 +133,22 @@ class Learner:
         first = self._next_episode
         if n <= first:
             return 0
-        sources = self.store.meta(first)["source"]
+        try:
+            sources: list | np.ndarray = self.store.meta(first)["source"]
+        except StoreError:
+            sources = [None] * (n - first)  # a damaged metadata chunk: read each episode's own below
         keys = [*(image_key(c) for c in self.cameras), STATE_KEY, *ROW_KEYS, *SIGNAL_KEYS]
         for i in range(first, n):
-            source = EpisodeSource(int(sources[i - first]))
-            cols = self.store.read_episode(i, keys)
-            self.cache.add_episode(self._featurize(cols, source), source, store_index=i)
+            try:
+                code = sources[i - first]
+                source = EpisodeSource(int(self.store.meta(i)["source"][0] if code is None else code))
+                cols = self.store.read_episode(i, keys)
+            except StoreError as exc:  # one damaged episode must not end training on all the others
+                self.skipped_episodes.append(i)
+                log.error("skipping store episode %d, unreadable: %s (robot-rl buffer verify %s lists the damage)",
+                          i, exc, self.store_path)
+            else:
+                self.cache.add_episode(self._featurize(cols, source), source, store_index=i)
             self._next_episode = i + 1
         return n - first
 
@@ -233,7 +250,7 @@ class Learner:
         path = self.dir / CHECKPOINT
         if not path.is_file():
             return
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        state = load_checkpoint(path, self.device)
         if state["obs_dim"] != self.obs_dim:
             raise ValueError(f"{path} was trained on {state['obs_dim']} features, this base gives {self.obs_dim}; "
                              "use a fresh learner.dir for a new base policy")

@@ -90,3 +90,19 @@ def test_nan_loss_stops_the_learner_and_keeps_the_last_good_checkpoint(tiny_run)
         learner.run(max_updates=20)
     after = torch.load(learner.dir / CHECKPOINT, weights_only=True)
     assert after["td3"]["updates"] == good["td3"]["updates"] == 10
+
+
+def test_a_damaged_episode_is_skipped_and_training_goes_on(tiny_run, tmp_path):
+    cfg = _fresh(tiny_run, "learner-damaged")
+    store_path = tmp_path / "damaged.zarr"
+    shutil.copytree(cfg.buffer.path, store_path)
+    with ReplayStore.open(store_path) as store:
+        n_episodes = store.n_episodes
+    action_chunks = sorted((store_path / "data" / "action" / "c").iterdir(), key=lambda p: int(p.name))
+    next(action_chunks[-1].rglob("*")).write_bytes(b"not a chunk")  # its episode(s) become unreadable
+    learner = Learner(cfg, str(store_path), cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir))
+    assert learner.ingest() == n_episodes
+    assert learner.skipped_episodes and learner.skipped_episodes[-1] == n_episodes - 1
+    assert len(learner.cache.episodes) == n_episodes - len(learner.skipped_episodes) > 0
+    status = learner.run(max_updates=5)  # trains on the rest
+    assert status.updates == 5
