@@ -175,3 +175,26 @@ def test_a_failing_writer_surfaces_on_the_next_call(store, make_episode):
         writer.flush(DEADLINE)
     with pytest.raises(WriterError):
         writer.begin_episode()
+
+
+def test_closing_a_failed_writer_mid_episode_still_releases_the_store(tmp_path, store, make_episode):
+    """A full disk mid-episode: close() reports the failure (the actor node logs it once and exits 1) and the
+    store's writer lock is released, so the next process can open it for writing (the committed episode stays)."""
+    writer = EpisodeWriter(store).start()
+    record(writer, make_episode(3))
+    writer.flush(DEADLINE)
+
+    def broken(cols):
+        raise OSError("No space left on device")
+
+    store.append_rows = broken
+    writer.begin_episode()
+    cols = make_episode(20)
+    for t in range(20):  # more than a chunk: rows reach the store while the episode is open
+        writer.put(row_of(cols, t))
+    with pytest.raises(WriterError):
+        writer.flush(DEADLINE)
+    with pytest.raises(WriterError, match="No space left"):
+        writer.close()
+    with ReplayStore.open(tmp_path / "rec.zarr", "a") as again:  # the lock was released
+        assert again.n_episodes == 1 and again.n_rows == 3

@@ -31,6 +31,7 @@ from std_msgs.msg import Float32, Int64, String
 
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
+from robot_rl.data.errors import StoreError
 from robot_rl.graph.actor import GraphActor, Phase
 from robot_rl.graph.control_loop import KEPT_TICKS, ControlLoop
 from robot_rl.graph.observation import ObservationBuffer
@@ -197,13 +198,26 @@ class ActorNode(Node):
     def close(self) -> None:
         self.loop.stop()
         if self.writer is not None:
-            if self.actor.phase is Phase.running:
-                self.writer.abort_episode()  # stopped mid-episode: it never reaches the store
-            self.writer.close()
+            self._close_writer()
         self._report_timing()
         s = self.actor.stats
         self.get_logger().info(f"actor done: {s.episodes} episodes, {s.successes} successes, {s.swaps} weight "
                                f"swaps (v{self.policy.version}), {s.stale} stale ticks")
+
+    def _close_writer(self) -> None:
+        """Abort the episode in progress (stopped mid-episode: it never reaches the store) and close the store.
+        A writer that already failed (a full disk) says so once, naming the store; it does not raise again on
+        the way out: the episodes committed before the failure are intact."""
+        failure: StoreError | None = None
+        for step in ([self.writer.abort_episode] if self.actor.phase is Phase.running else []) + [self.writer.close]:
+            try:
+                step()
+            except StoreError as exc:  # the same failure again on close: reported once
+                failure = failure or exc
+        if failure is not None:
+            self.get_logger().error(f"recording failed: {failure}; episodes committed before it are intact "
+                                    f"(check: robot-rl buffer verify {self.cfg.buffer.path})")
+            self.exit_code = 1
 
     def _report_timing(self) -> None:
         if self.cfg.ros.timing_path:
