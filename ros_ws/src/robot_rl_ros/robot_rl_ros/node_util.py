@@ -74,11 +74,19 @@ def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> i
         torch.set_num_threads(cfg.ros.torch_threads)
     # Our own SIGINT / SIGTERM handling: a flag the node's 0.1 s stop check turns into a clean exit (close() runs,
     # the arm is stopped, the store flushed). rclpy's handler left spin_until_future_complete waiting forever.
+    # While the node is still being built (a learner reading a large store, say) there is nothing to close
+    # yet: the signal interrupts the construction at once instead of waiting for it to finish.
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
     stop_signal: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda s, _f: stop_signal.append(s))
     node = None
+
+    def on_signal(sig: int, _frame: object) -> None:
+        stop_signal.append(sig)
+        if node is None:
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
     code = 0
     try:
         node = make(cfg)
