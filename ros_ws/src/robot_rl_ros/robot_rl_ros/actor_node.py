@@ -205,17 +205,13 @@ class ActorNode(Node):
                                f"swaps (v{self.policy.version}), {s.stale} stale ticks")
 
     def _close_writer(self) -> None:
-        """Abort the episode in progress (stopped mid-episode: it never reaches the store) and close the store.
-        A writer that already failed (a full disk) says so once, naming the store; it does not raise again on
-        the way out: the episodes committed before the failure are intact."""
-        failure: StoreError | None = None
-        for step in ([self.writer.abort_episode] if self.actor.phase is Phase.running else []) + [self.writer.close]:
-            try:
-                step()
-            except StoreError as exc:  # the same failure again on close: reported once
-                failure = failure or exc
-        if failure is not None:
-            self.get_logger().error(f"recording failed: {failure}; episodes committed before it are intact "
+        """Close the store; the writer discards an episode still open (stopped mid-episode: it never reaches the
+        store). A writer that already failed (a full disk) says so once, naming the store, instead of raising
+        on the way out: the episodes committed before the failure are intact."""
+        try:
+            self.writer.close()
+        except StoreError as exc:
+            self.get_logger().error(f"recording failed: {exc}; episodes committed before it are intact "
                                     f"(check: robot-rl buffer verify {self.cfg.buffer.path})")
             self.exit_code = 1
 
