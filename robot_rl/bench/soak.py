@@ -18,11 +18,13 @@ Faults (``bench.soak.faults``):
 
 Measured and checked (violations listed in the report; tolerances in ``bench.soak``): the arm halted within
 ``robot.watchdog_s + stop_slack_s`` of the actor's death, and did not move while halted; commands back within
-``recover_timeout_s`` of every fault; every command acting on an observation at most ``camera.max_age_s +
-age_slack_s`` old; no committed episode lost and at most the in-progress one per actor life; the learner resuming
-from its checkpoint (its update counter continues); ``verify`` clean at the end; RSS and open FDs of each process
-incarnation not growing. The soak runs a small profile (:data:`SOAK_PROFILE`: 32x32 cameras, short episodes,
-small networks, quick checkpoints) under the caller's overrides: it tests fault handling, not learning.
+``recover_timeout_s`` of every fault; every executed command acting on an observation at most
+``robot.max_command_age_s + age_slack_s`` old (the robot refuses older ones; the slack covers its echo); no
+committed episode lost, and per actor life at most the episode in progress plus two per full disk; no node exiting
+by itself (a full disk makes the actor hold and retry); the learner resuming from its checkpoint (its update counter
+continues); ``verify`` clean at the end; RSS and open FDs of each process incarnation not growing. The soak runs
+a small profile (:data:`SOAK_PROFILE`: 32x32 cameras, short episodes, small networks, quick checkpoints) under
+the caller's overrides: it tests fault handling, not learning.
 """
 
 from __future__ import annotations

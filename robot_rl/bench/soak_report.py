@@ -13,6 +13,7 @@ class FaultRecord:
     kind: str
     target: str
     at_s: float  # since the first fault was scheduled
+    at_wall: float = 0.0  # wall-clock time of the injection (to match actor lives)
     stop_s: float | None = None  # fault -> the robot reported the arm halted
     recover_s: float | None = None  # fault -> first command after the fault was lifted
     survived: bool = False
@@ -31,8 +32,10 @@ class SoakReport:
     committed_lost: int = 0  # committed episodes missing or changed afterwards: must stay 0
     in_progress_lost: int = 0
     learner_resumes: list[dict] = field(default_factory=list)
-    commands: int = 0
-    max_command_age_s: float = 0.0
+    commands: int = 0  # published by actors
+    executed: int = 0  # executed by the robot (echoed on /robot/executed)
+    max_command_age_s: float = 0.0  # oldest observation an executed command acted on, at the observer
+    stale_on_wire: int = 0  # commands older than robot.max_command_age_s when seen: the robot refuses them
     verify_ok: bool = False
     verify_problems: list[str] = field(default_factory=list)
     disk: str = ""
@@ -57,15 +60,15 @@ def judge(r: SoakReport, cfg: Config) -> None:
             v.append(f"kill_actor at {f.at_s:.0f}s: arm halted after {f.stop_s} s (limit {stop_limit:.2f})")
         if f.moved_while_halted:
             v.append(f"{f.kind} at {f.at_s:.0f}s: the arm moved {f.moved_while_halted}x while halted")
-    if r.max_command_age_s > cfg.camera.max_age_s + sc.age_slack_s:
-        v.append(f"a command acted on an observation {r.max_command_age_s:.3f} s old at the robot (limit "
-                 f"{cfg.camera.max_age_s + sc.age_slack_s:.2f})")
+    if r.max_command_age_s > cfg.robot.max_command_age_s + sc.age_slack_s:
+        v.append(f"the robot executed a command acting on an observation {r.max_command_age_s:.3f} s old (limit "
+                 f"robot.max_command_age_s {cfg.robot.max_command_age_s} + {sc.age_slack_s} s echo slack)")
     if r.committed_lost:
         v.append(f"{r.committed_lost} committed episodes lost or changed")
-    # A kill loses at most the episode in progress. A full disk may also cost the episode whose rows or commit
-    # found no space (the actor learns of it at its next put, by then in its next episode).
-    v += [f"actor life ending '{x['end']}' lost {x['lost']} episodes (at most the in-progress one)"
-          for x in r.actor_lives if x["lost"] > (2 if "disk_full" in x["end"] else 1)]
+    # A kill loses at most the episode in progress. A full disk may cost the episode in progress and the one whose
+    # rows or commit found no space (the actor learns of it at its next put, by then in its next episode).
+    v += [f"actor life ending '{x['end']}' lost {x['lost']} episodes (allowed {x.get('allowed', 1)}: the "
+          f"in-progress one, and two per full disk)" for x in r.actor_lives if x["lost"] > x.get("allowed", 1)]
     for x in r.learner_resumes:
         if x["resumed_at"] is None or x["resumed_at"] < x["checkpoint_floor"] or (
                 x["checkpoint_floor"] > 0 and x["resumed_at"] == 0):
@@ -76,8 +79,7 @@ def judge(r: SoakReport, cfg: Config) -> None:
         if g["assessed"] and (g["rss_growth_mb"] > sc.rss_growth_mb or g["fd_growth"] > sc.fd_growth):
             v.append(f"{g['node']} (pid {g['pid']}) grew {g['rss_growth_mb']:.1f} MB RSS / "
                      f"{g['fd_growth']:.0f} FDs over {g['lifetime_s']:.0f} s")
-    allowed = [e for e in r.unplanned_exits if "during disk_full" in e and e.startswith("node actor")]
-    v += [f"unplanned exit: {e}" for e in r.unplanned_exits if e not in allowed]
+    v += [f"unplanned exit: {e}" for e in r.unplanned_exits]
 
 
 def summary_rows(r: SoakReport) -> list[dict]:
@@ -85,9 +87,13 @@ def summary_rows(r: SoakReport) -> list[dict]:
     rows = []
     kinds = list(dict.fromkeys(f.kind for f in r.faults))
     lost_by_end: dict[str, int] = {}
-    for life in r.actor_lives:
-        key = "kill_actor" if life["end"] == "SIGKILL" else ("disk_full" if "disk_full" in life["end"] else "end")
-        lost_by_end[key] = lost_by_end.get(key, 0) + life["lost"]
+    for life in r.actor_lives:  # the in-progress episode to the kill that ended the life, the rest to full disks
+        lost = life["lost"]
+        if life["end"] == "SIGKILL" and lost:
+            lost_by_end["kill_actor"] = lost_by_end.get("kill_actor", 0) + 1
+            lost -= 1
+        key = "disk_full" if life.get("disk_full") else "end"
+        lost_by_end[key] = lost_by_end.get(key, 0) + lost
 
     def worst(values: list[float | None]) -> float | None:
         vals = [v for v in values if v is not None]
@@ -118,12 +124,15 @@ def summary_rows(r: SoakReport) -> list[dict]:
 
 
 def report_notes(r: SoakReport, cfg: Config) -> list[str]:
-    notes = [f"{r.minutes} min of faults; {r.commands} commands; {r.episodes_committed} policy episodes committed, "
+    notes = [f"{r.minutes} min of faults; {r.commands} commands published, {r.executed} executed; "
+             f"{r.episodes_committed} policy episodes committed, "
              f"{r.in_progress_lost} in-progress episodes lost over {len(r.actor_lives)} actor lives, "
              f"{r.committed_lost} committed episodes lost; store verify {'clean' if r.verify_ok else 'FAILED'}",
              f"stop: fault -> /robot/halted (watchdog {cfg.robot.watchdog_s} s); recovery: fault -> first command "
-             f"after the fault was lifted; oldest observation a command acted on: {r.max_command_age_s:.3f} s "
-             f"(camera.max_age_s {cfg.camera.max_age_s})",
+             f"after the fault was lifted; oldest observation an executed command acted on: "
+             f"{r.max_command_age_s:.3f} s "
+             f"(camera.max_age_s {cfg.camera.max_age_s}, robot.max_command_age_s {cfg.robot.max_command_age_s}); "
+             f"{r.stale_on_wire} commands were older than that on the wire (refused by the robot)",
              f"disk_full: {r.disk}; load average at the end {', '.join(f'{x:.2f}' for x in r.load)}; /dev/shm "
              f"entries (Fast DDS segments) at start / end: {' / '.join(map(str, r.shm_files))}",
              *(f"learner resume: {x}" for x in r.learner_resumes),

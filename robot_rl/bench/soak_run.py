@@ -192,10 +192,12 @@ class SoakRun:
         target = {"pause": self.rng.choice(PAUSE_TARGETS)}.get(kind, kind.removeprefix("kill_"))
         if kind == "kill_learner":  # a checkpoint to resume from first
             wait_until(lambda: (self.learner_dir / "checkpoint.pt").exists(), sc.recover_timeout_s)
+        if kind == "kill_actor":  # mid-episode, so the watchdog's stop is what gets measured
+            wait_until(self._commanding, sc.recover_timeout_s, poll_s=0.02)
         learner_before = self._learner_records()
         ends_before = self._ends()
         t = time.monotonic()
-        rec = FaultRecord(kind, target, at_s=t - t0)
+        rec = FaultRecord(kind, target, at_s=t - t0, at_wall=time.time())
         grace = 0.0
         if kind.startswith("kill_"):
             self._planned[target] = self._planned.get(target, 0) + 1
@@ -266,6 +268,14 @@ class SoakRun:
             rec.note += f" committed episodes changed: {list(ends_before)} -> {list(ends_after)}"
         return rec
 
+    def _commanding(self) -> bool:
+        """The actor is mid-episode: its last command is recent and came after its last reset."""
+        ev = self.events
+        ev.refresh()
+        now = time.monotonic()
+        last = {k: max(ev.times[k], default=-1.0) for k in ("cmd", "reset", "episode")}
+        return last["cmd"] > max(last["reset"], last["episode"]) and now - last["cmd"] < 0.2
+
     def _between_episodes(self, t: float) -> bool:
         """The actor was resetting at ``t``: its last command came before its last reset request / acknowledgement
         (the robot disarms its watchdog on a reset, so no halt follows; nothing moves the arm)."""
@@ -281,11 +291,20 @@ class SoakRun:
         else:
             self.enospc_flag.touch()
             how = "injected ENOSPC (recorder hook)"
-        self._hold(3 * self.sc.fault_s, until=lambda: self.sup.pid("actor") is None)
-        actor_died = self.sup.pid("actor") is None
+        def holding() -> bool:  # the actor's recording failed: it publishes nothing until the store opens again
+            self.events.refresh()
+            return self.events.first("cmd", time.monotonic() - 1.0) is None
+
+        self._hold(3 * self.sc.fault_s, until=lambda: self.sup.pid("actor") is None or holding())
+        if self.sup.pid("actor") is not None and holding():
+            self._hold(self.sc.fault_s)  # full a while longer: the actor keeps holding, retrying the store
+        held, actor_died = holding(), self.sup.pid("actor") is None
         filler.unlink(missing_ok=True)
         self.enospc_flag.unlink(missing_ok=True)
-        return how + ("; the actor exited on it" if actor_died else "; the actor kept running")
+        if actor_died:
+            return how + "; the actor exited on it"
+        return how + ("; the actor held (no commands) and kept running" if held else
+                      "; the actor kept commanding (no write failed while the disk was full)")
 
     # ------------------------------------------------------------------ learner and store
     def _learner_records(self) -> list[dict]:
@@ -349,10 +368,14 @@ class SoakRun:
             hi = life["end_w"] or time.time()
             started = self.events.seeds_between(life["start_w"], hi)
             committed = sum(life["start_w"] <= w <= hi for w in starts)
-            life |= {"started": len(started), "committed": committed, "lost": max(0, len(started) - committed)}
+            disk = sum(f.kind == "disk_full" and life["start_w"] <= f.at_wall <= hi for f in r.faults)
+            life |= {"started": len(started), "committed": committed, "lost": max(0, len(started) - committed),
+                     "disk_full": disk, "allowed": 1 + 2 * disk}
             r.in_progress_lost += life["lost"]
         r.actor_lives = self._lives
-        r.commands, r.max_command_age_s = self.events.commands, self.events.max_cmd_age
+        ev, limit = self.events, self.cfg.robot.max_command_age_s
+        r.commands, r.executed, r.max_command_age_s = len(ev.cmd_ages), len(ev.times["exec"]), ev.max_exec_age
+        r.stale_on_wire = sum(a > limit for a in ev.cmd_ages) if limit else 0
         r.disk = self.mounted or "injected ENOSPC (recorder hook)"
 
 

@@ -26,12 +26,13 @@ class EventLog:
         self.path = path
         self._pos = 0
         self._partial = ""
-        self.times: dict[str, list[float]] = {k: [] for k in ("cmd", "moved", "state", "halted", "episode", "reset")}
+        self.times: dict[str, list[float]] = {k: [] for k in ("cmd", "exec", "moved", "state", "halted", "episode",
+                                                              "reset")}
         self.halted: list[bool] = []  # value of each "halted" event
         self.episode_seeds: list[int] = []  # seed of each "episode" event
         self.episode_wall: list[float] = []
-        self.max_cmd_age = 0.0
-        self.commands = 0
+        self.cmd_ages: list[float] = []  # per command on the wire (the robot refuses the stale ones)
+        self.max_exec_age = 0.0  # per command the robot executed
 
     def refresh(self) -> None:
         if not self.path.exists():
@@ -49,8 +50,9 @@ class EventLog:
             k = e["k"]
             self.times.setdefault(k, []).append(e["t"])
             if k == "cmd":
-                self.commands += 1
-                self.max_cmd_age = max(self.max_cmd_age, float(e["age"]))
+                self.cmd_ages.append(float(e["age"]))
+            elif k == "exec":
+                self.max_exec_age = max(self.max_exec_age, float(e["age"]))
             elif k == "halted":
                 self.halted.append(bool(e["v"]))
             elif k == "episode":
@@ -81,7 +83,9 @@ class EventLog:
         return None
 
     def seeds_between(self, lo_wall: float, hi_wall: float) -> set[int]:
-        return {s for s, w in zip(self.episode_seeds, self.episode_wall, strict=True) if lo_wall <= w <= hi_wall}
+        """Seeds of the episodes acknowledged in that wall-clock window (not -1: a robot node announcing its start)."""
+        return {s for s, w in zip(self.episode_seeds, self.episode_wall, strict=True)
+                if lo_wall <= w <= hi_wall and s >= 0}
 
 
 def wait_until(cond: Callable[[], object], timeout_s: float, poll_s: float = 0.1) -> object:

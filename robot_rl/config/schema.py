@@ -103,6 +103,9 @@ class RobotConfig:
     workspace_source: WorkspaceSource = WorkspaceSource.config
     gripper_max_width: float = 0.08
     watchdog_s: float = 0.3
+    # The robot node refuses a command computed from an observation older than this when the command arrives
+    # (an actor paused or backlogged after its own freshness check; clocks synchronised across hosts). 0: off.
+    max_command_age_s: float = 0.5
     physics_dt: float = 0.002
     # Safety layer (robot_rl.control.safety), applied by every backend. Norm limits on one step's motion
     # (the per-axis scaling above allows sqrt(3) times more on a diagonal), and a cone around a reference
@@ -125,6 +128,8 @@ class RobotConfig:
     realtime: bool = True
 
     def validate(self, key: str) -> None:
+        _check(self.max_command_age_s >= 0, f"{key}.max_command_age_s", f"must be >= 0 s (0: off), got "
+               f"{self.max_command_age_s}")
         _check(0 < self.max_ee_step <= 0.2, f"{key}.max_ee_step", f"must be in (0, 0.2] m, got {self.max_ee_step}")
         _check(0 < self.max_ee_rot_step <= 1.0, f"{key}.max_ee_rot_step",
                f"must be in (0, 1.0] rad, got {self.max_ee_rot_step}")
@@ -312,11 +317,11 @@ class SoakBenchConfig:
     ``minutes`` of faults, drawn from ``faults`` in a seeded random order, one at a time, each after a random
     healthy gap in [``gap_min_s``, ``gap_max_s``]. Tolerances, relative to what the graph is configured to:
     the arm holds still within ``robot.watchdog_s + stop_slack_s`` of the actor's death; commands are back within
-    ``recover_timeout_s`` of a fault; every command acts on an observation at most ``camera.max_age_s +
-    age_slack_s`` old when it reaches the robot; RSS of a process incarnation grows by at most ``rss_growth_mb``
-    and its open file descriptors by at most ``fd_growth`` between its early and late samples (the first
-    ``warmup_s`` of each incarnation, its start-up, ignored; judged when ``min_track_s`` remain; one sample every
-    ``sample_s``). ``fault_s``: how long a pause, a delay,
+    ``recover_timeout_s`` of a fault; every command the robot executes acts on an observation at most
+    ``robot.max_command_age_s + age_slack_s`` old when its echo on ``/robot/executed`` reaches the soak; RSS of a
+    process incarnation grows by at most ``rss_growth_mb`` and its open file descriptors by at most ``fd_growth``
+    between its early and late samples (the first ``warmup_s`` of each incarnation, its start-up, ignored; judged
+    when ``min_track_s`` remain; one sample every ``sample_s``). ``fault_s``: how long a pause, a delay,
     a drop spell or a full disk lasts; ``delay_s``: how late delayed frames arrive; ``drop_fraction``: the share
     of frames dropped. ``store_mb``: size of the file system the store lives on (a loop-mounted ext4 image, else a
     tmpfs; disk_full fills it; without root the recorder's ENOSPC hook stands in)."""
@@ -331,7 +336,7 @@ class SoakBenchConfig:
     drop_fraction: float = 0.5
     stop_slack_s: float = 1.5
     recover_timeout_s: float = 150.0
-    age_slack_s: float = 0.5
+    age_slack_s: float = 0.2
     rss_growth_mb: float = 64.0
     fd_growth: int = 8
     min_track_s: float = 60.0
@@ -707,3 +712,7 @@ class Config:
             value: Any = getattr(self, f.name)
             if is_dataclass(value) and hasattr(value, "validate"):
                 value.validate(f.name)
+        age = self.robot.max_command_age_s
+        _check(age == 0 or age > self.camera.max_age_s, "robot.max_command_age_s",
+               f"must exceed camera.max_age_s={self.camera.max_age_s} (the actor acts on observations that old; "
+               f"the command still has to travel), or be 0 (off); got {age}")

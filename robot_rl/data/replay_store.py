@@ -194,14 +194,16 @@ class ReplayStore:
 
     def close(self) -> None:
         """Trim the arrays grown ahead of the data (writers) and release the writer lock."""
-        if self.writable and self._lock is not None and self._ready:  # not after a failed open
-            if self._capacity > self._tail:
-                self.truncate_data(self._tail)
-            if self._meta_capacity > self.n_episodes:
-                self._resize_meta(self.n_episodes)
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        try:
+            if self.writable and self._lock is not None and self._ready:  # not after a failed open
+                if self._capacity > self._tail:
+                    self.truncate_data(self._tail)
+                if self._meta_capacity > self.n_episodes:
+                    self._resize_meta(self.n_episodes)
+        finally:  # a trim that fails (a full disk) still lets the next writer in; its recovery trims instead
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def __enter__(self) -> ReplayStore:
         return self

@@ -9,18 +9,26 @@ previous step's row now that its outcome (success / failure events, the next obs
 end the episode when it is over; (3) base + residual proposes, the human wins while intervening (a stale
 human command while intervening -> publish nothing); (4) clip and return the command; (5) between ticks,
 swap in newer residual weights. Rows are the same as the in-process sim's (:mod:`robot_rl.rl.rows`).
+
+Two disturbances end the episode in progress without ending the actor: the robot acknowledges a reset it was
+not asked for mid-episode (a restarted robot node announces seed -1; the world the rows describe jumped), so the
+episode is discarded and run again; and the store fails (a full disk): with ``reopen_writer`` the actor holds
+(publishes nothing, so the robot's watchdog stops the arm), retries every ``STORE_RETRY_S``, and starts the next
+episode once a writer opens again. Without it a store failure ends the tick with the error, as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 
 from robot_rl.control.safety import SafetyLimits
+from robot_rl.data.errors import StoreError, WriterError
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.graph.observation import ObservationBuffer, StaleObservation
 from robot_rl.rl.arbitration import arbitrate
@@ -31,11 +39,13 @@ from robot_rl.rl.weights import WeightsSubscriber
 log = logging.getLogger(__name__)
 
 RESET_RETRY_S = 1.0
+STORE_RETRY_S = 2.0
 
 
 class Phase(str, Enum):
     resetting = "resetting"
     running = "running"
+    store_failed = "store_failed"  # holding: no commands until a writer opens again
     done = "done"
 
 
@@ -58,6 +68,8 @@ class ActorStats:
     episodes: int = 0
     successes: int = 0
     intervened_steps: int = 0
+    interrupted: int = 0  # episodes discarded because the robot reset under them
+    store_failures: int = 0
     last_stale: str = ""
     episode_versions: list[int] = field(default_factory=list)
 
@@ -71,8 +83,12 @@ class _Pending:
 class GraphActor:
     def __init__(self, policy: ResidualPolicy, limits: SafetyLimits, *, max_steps: int, explore: bool = True,
                  writer: EpisodeWriter | None = None, weights: WeightsSubscriber | None = None,
-                 episodes: int = 0, seed: int = 0, lockstep: bool = True) -> None:
+                 episodes: int = 0, seed: int = 0, lockstep: bool = True,
+                 reopen_writer: Callable[[], EpisodeWriter] | None = None) -> None:
         self.policy, self.limits, self.writer, self.weights = policy, limits, writer, weights
+        self.reopen_writer = reopen_writer
+        self.store_error = ""  # why the last writer failed, while holding
+        self._store_retry = float("-inf")
         self.max_steps, self.explore, self.episodes = max_steps, explore, episodes
         self.seed = seed
         self.lockstep = lockstep
@@ -101,7 +117,15 @@ class GraphActor:
             self._events.add(event)
 
     def on_reset_done(self, seed: int, now: float) -> None:
+        """The robot reset (or restarted: seed -1). Mid-episode that was not our request: discard the episode."""
         self._ack = (seed, now)
+        if self.phase is Phase.running:
+            log.warning("the robot reset mid-episode (seed %d, episode seed %d): episode discarded, run again",
+                        seed, self.seed)
+            self.stats.interrupted += 1
+            self._drop_episode()
+            self._reset_sent = float("-inf")
+            self.phase = Phase.resetting  # an ack for our seed starts it at once; any other asks for a reset
 
     # ------------------------------------------------------------------ the tick
     def tick(self, buffer: ObservationBuffer, now: float, human_action: np.ndarray | None = None) -> TickOutput:
@@ -113,9 +137,55 @@ class GraphActor:
             self._finish_episode(None, now, aborted=True)
             self.phase = Phase.done
             return TickOutput(reason="quit")
-        if self.phase is Phase.resetting:
-            return self._resetting(buffer, now, human_action)
-        return self._running(buffer, now, human_action)
+        if self.phase is Phase.store_failed:
+            return self._retry_store(now)
+        try:
+            if self.phase is Phase.resetting:
+                return self._resetting(buffer, now, human_action)
+            return self._running(buffer, now, human_action)
+        except WriterError as exc:  # the writer thread's I/O failed (not a bad row: that is a bug, raised)
+            if self.reopen_writer is None:
+                raise
+            return self._store_failed(exc, now)
+
+    def _store_failed(self, exc: WriterError, now: float) -> TickOutput:
+        """Recording failed: the episode in progress is lost (the committed ones are intact); hold, retry."""
+        log.error("recording failed: %s; holding (no commands) and retrying every %.0f s", exc, STORE_RETRY_S)
+        self.stats.store_failures += 1
+        self.store_error = str(exc)
+        if self.writer is not None:
+            with contextlib.suppress(StoreError, OSError):  # already reported: it is why we are here
+                self.writer.close()
+        self.writer = None
+        self._drop_episode()
+        if self.phase is Phase.running:
+            self.seed += 1
+        self._ack, self._reset_sent, self._store_retry = None, float("-inf"), now
+        self.phase = Phase.store_failed
+        return TickOutput(reason=f"recording failed, holding: {exc}")
+
+    def _retry_store(self, now: float) -> TickOutput:
+        if now - self._store_retry < STORE_RETRY_S:
+            return TickOutput(reason=f"recording failed, holding: {self.store_error}")
+        self._store_retry = now
+        assert self.reopen_writer is not None
+        try:
+            self.writer = self.reopen_writer()
+        except (StoreError, OSError) as exc:
+            self.store_error = str(exc)
+            return TickOutput(reason=f"recording failed, holding: the store does not open yet: {exc}")
+        log.warning("the store opens again: recording resumes with the next episode")
+        self.store_error = ""
+        self.phase = Phase.resetting
+        return TickOutput(reason="recording resumes")
+
+    def _drop_episode(self) -> None:
+        """Forget the episode in progress (its rows never reach the store)."""
+        if self.writer is not None and self.phase is Phase.running:
+            self.writer.abort_episode()
+        self._pending, self._steps, self._success = None, 0, False
+        self._events.clear()
+        self.intervening = False
 
     def swap_weights(self) -> bool:
         """Between ticks, after the command was sent (a swap must not delay it): take the newest residual

@@ -1,6 +1,8 @@
 """actor_node against a scripted camera + robot in the test process: it commands while the observation is
 fresh, publishes nothing while a camera is stale, and drops malformed messages (wrong data size, unknown
-encoding, joint names that do not match the robot) with a throttled warning naming topic and field."""
+encoding, joint names that do not match the robot) with a throttled warning naming topic and field. A take-over
+(``/teleop/intervening``) with no human command holds until the teleop side says nobody is intervening, and a
+robot node announcing its start (episode -1) mid-episode makes the actor run the episode again."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from geometry_msgs.msg import PoseStamped
 from robot_rl_ros import qos
 from robot_rl_ros.conversions import JOINT_NAMES, image_to_msg, joint_state_to_msg, pose_to_msg, stamp_to_ns
 from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Int64
+from std_msgs.msg import Bool, Int64
 
 from robot_rl.config import load_config
 from tests.ros.conftest import tiny_setup, wait_for
@@ -60,6 +62,8 @@ def test_actor_commands_only_on_fresh_well_formed_observations(tmp_path, probe, 
     overrides = [*tiny_setup(tmp_path), "ros.record=false", "task.max_steps=100000", "camera.max_age_s=0.2"]
     cfg = load_config(overrides)
     commands = probe.collect(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
+    resets = probe.collect(Int64, qos.ROBOT_RESET, qos.EVENTS)
+    intervening = probe.node.create_publisher(Bool, qos.TELEOP_INTERVENING, qos.LATCHED)
     cell = FakeCell(probe, cfg.camera.names, (cfg.camera.height, cfg.camera.width))
     actor = spawn("actor_node", overrides)
 
@@ -89,3 +93,24 @@ def test_actor_commands_only_on_fresh_well_formed_observations(tmp_path, probe, 
         cell.mode = "fresh"
         resumed = n_commands()
         wait_for(lambda resumed=resumed: n_commands() >= resumed + 3, 10, f"commands again after {mode}")
+
+    # a take-over whose human command never comes (teleop died): hold; a restarted teleop says "nobody": go on
+    intervening.publish(Bool(data=True))
+    wait_for(lambda: "intervening, but the human's command is stale: holding" in actor.output(), 10, "holding")
+    quiet_from = n_commands()
+    cell.wait_ticks(15)
+    assert commands_since(quiet_from) == [], "the actor commanded while the human had taken over"
+    intervening.publish(Bool(data=False))
+    resumed = n_commands()
+    wait_for(lambda: n_commands() >= resumed + 3, 10, "commands again once nobody is intervening")
+
+    # the robot node restarted mid-episode: the episode is discarded and the same seed asked for again
+    with probe.lock:
+        seeds = [m.data for _, m in resets]
+    cell.episode.publish(Int64(data=-1))
+    wait_for(lambda: len(resets) > len(seeds), 10, "a reset request after the robot announced its start")
+    with probe.lock:
+        assert resets[-1][1].data == seeds[-1], "the interrupted episode runs again with its seed"
+    resumed = n_commands()
+    wait_for(lambda: n_commands() >= resumed + 3, 10, "commands in the episode run again")
+    assert actor.alive()

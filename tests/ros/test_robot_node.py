@@ -1,5 +1,7 @@
 """robot_node on the MuJoCo twin: executes commands through the safety layer (clipped), halts the arm when
-the command stream stops (watchdog), drops malformed commands, and refuses commands after a stop request.
+the command stream stops (watchdog), drops malformed commands and commands computed from too old an
+observation, echoes what it executed on ``/robot/executed``, announces its start on ``/robot/episode`` (-1), and
+refuses commands after a stop request.
 Commands are signed with the test's deployment key (``tiny_overrides`` puts it in the test's directory)."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from robot_rl_ros import qos
 from robot_rl_ros.command_auth import CommandSigner
 from robot_rl_ros.conversions import action_to_msg, msg_to_pose, stamp_to_ns
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool
+from std_msgs.msg import Bool, Int64
 
 from robot_rl.config import load_config
 from robot_rl.security import key_from_config
@@ -29,9 +31,13 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     signer = CommandSigner(key_from_config(cfg))
     poses = probe.collect(PoseStamped, qos.EE_POSE, qos.SENSOR)
     halted = probe.collect(Bool, qos.ROBOT_HALTED, qos.LATCHED)
+    episode = probe.collect(Int64, qos.ROBOT_EPISODE, qos.LATCHED)
+    executed = probe.collect(JointState, qos.ROBOT_EXECUTED, qos.EVENTS)
     commands = probe.node.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
-    wait_for(lambda: poses and halted and commands.get_subscription_count(), 60, "the robot node to come up")
+    wait_for(lambda: poses and halted and episode and commands.get_subscription_count(), 60,
+             "the robot node to come up")
     assert halted[-1][1].data is True, "nothing commanded yet: the arm must be held"
+    assert [m.data for _, m in episode] == [-1], "a starting robot node announces that no episode is running"
 
     def pose_after(t_ns: int) -> np.ndarray:
         with probe.lock:
@@ -55,6 +61,9 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     assert moved[0] > 0.05, f"the arm should have moved along +x, moved {moved}"
     assert max(abs(s[0]) for s in steps) <= cfg.robot.max_translation_per_step + 0.005, "command not clipped"
     assert halted[-1][1].data is False
+    wait_for(lambda: len(executed) == 6, 5, "an echo of each executed command")
+    echoed = np.array([m.position for _, m in executed])
+    np.testing.assert_allclose(echoed[:, 0], 1.0, err_msg="the echo is the command as clipped (5.0 -> 1.0)")
 
     wait_for(lambda: halted[-1][1].data is True, 5, "the watchdog to halt the arm after commands stopped")
     assert time.monotonic() - last_command >= cfg.robot.watchdog_s - 0.05
@@ -67,6 +76,17 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     wait_for(lambda: "dropped malformed message on /robot/command: field name" in robot.output(), 10,
              "the drop warning for wrong names")
     assert robot.alive()
+
+    # a command acting on an observation older than robot.max_command_age_s is refused, however well signed
+    before, n_executed = pose_after(0), len(executed)
+    t = probe.now_ns()
+    stale = action_to_msg(np.array([0, 0, 1, 0, 0, 0, -1], np.float32), t - int(2 * cfg.robot.max_command_age_s * 1e9))
+    commands.publish(signer.sign(stale, t))
+    wait_for(lambda: "refused command on /robot/command: computed from an observation" in robot.output(), 10,
+             "the refusal of a stale command")
+    assert "s old (robot.max_command_age_s=0.5); not executed (1 so far)" in robot.output()
+    np.testing.assert_array_equal(pose_after(0), before)
+    assert len(executed) == n_executed
 
     # the supervisor's stop request: halted, and commands refused from then on
     command([0, 0, 0.5, 0, 0, 0, -1])

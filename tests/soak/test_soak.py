@@ -36,15 +36,17 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
         assert f["moved_while_halted"] == 0, f"the arm moved while halted: {f}"
     stop_limit = cfg.robot.watchdog_s + sc.stop_slack_s
     stops = [f["stop_s"] for f in faults if f["kind"] == "kill_actor"]
-    assert stops and all(s is not None and 0 < s <= stop_limit for s in stops), \
+    # The soak kills the actor mid-episode; 0.0 means it was caught resetting anyway (the arm was idle, nothing to
+    # stop), so at least one stop must be a measured halt.
+    assert stops and all(s is not None and 0 <= s <= stop_limit for s in stops) and max(stops) > 0, \
         f"actor death -> arm halted took {stops} s (watchdog {cfg.robot.watchdog_s} s, limit {stop_limit})"
 
-    assert r["max_command_age_s"] <= cfg.camera.max_age_s + sc.age_slack_s, "a command acted on stale data"
-    assert r["commands"] > 0 and r["episodes_committed"] > 0
+    assert r["max_command_age_s"] <= cfg.robot.max_command_age_s + sc.age_slack_s, "the robot acted on stale data"
+    assert r["commands"] > 0 and 0 < r["executed"] <= r["commands"] and r["episodes_committed"] > 0
     assert r["committed_lost"] == 0, "an episode committed before a fault was lost or changed"
     for life in r["actor_lives"]:
-        allowed = 2 if "disk_full" in life["end"] else 1
-        assert life["lost"] <= allowed, f"an actor life lost more than the episode in progress: {life}"
+        assert life["lost"] <= life["allowed"] == 1 + 2 * life["disk_full"], \
+            f"an actor life lost more than the episode in progress (and two per full disk): {life}"
     assert sum(life["committed"] for life in r["actor_lives"]) == r["episodes_committed"], \
         "a committed policy episode belongs to no actor life: the accounting is off"
     assert sum(life["end"] == "SIGKILL" for life in r["actor_lives"]) == sum(f["kind"] == "kill_actor" for f in faults)
@@ -62,8 +64,8 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
         f"too few long-lived processes to judge growth: {[(g['node'], g['lifetime_s']) for g in r['growth']]}"
     for g in assessed:
         assert g["rss_growth_mb"] <= sc.rss_growth_mb and g["fd_growth"] <= sc.fd_growth, f"resource growth: {g}"
-    for e in r["unplanned_exits"]:
-        assert e.startswith("node actor") and "during disk_full" in e, f"a node died by itself: {e}"
+    assert not r["unplanned_exits"], "a node died by itself (a full disk must not end the actor either)"
+    assert any("the actor kept running" in f["note"] for f in faults if f["kind"] == "disk_full")
 
     assert r["ok"] and not r["violations"], r["violations"]
     table = json.loads(write_report(result, out).read_text())  # what robot-rl bench soak prints and writes

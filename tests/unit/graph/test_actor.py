@@ -112,3 +112,81 @@ def test_episode_flow_rows_human_and_weights():
     assert bool(rows[1]["terminated"]) and rows[1]["reward"] == 1.0
     assert writer.calls[-1] == ("end", True)
     assert actor.stats.episodes == 1 and actor.stats.successes == 1
+
+
+def _start(actor: GraphActor, seed: int, t: float) -> None:
+    """Reset handshake, then one command: the actor is mid-episode at ``t + 0.1``."""
+    assert actor.tick(_buffer(t), t).reset_seed == seed
+    actor.on_reset_done(seed, t + 0.02)
+    assert actor.tick(_buffer(t + 0.05), t + 0.1).command is not None and actor.phase is Phase.running
+
+
+def test_a_robot_reset_mid_episode_discards_the_episode_and_runs_it_again():
+    cfg = load_config([])
+    writer = FakeWriter()
+    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=writer, seed=4)
+    _start(actor, 4, 0.0)
+    actor.on_reset_done(-1, 0.2)  # a restarted robot node announces itself: the world jumped
+    assert writer.calls[-1] == ("abort",) and actor.phase is Phase.resetting and actor.stats.interrupted == 1
+    assert actor.tick(_buffer(0.3), 0.3).reset_seed == 4, "the same episode is run again"
+    actor.on_reset_done(4, 0.35)
+    assert actor.tick(_buffer(0.4), 0.4).command is not None
+    begins = [c[1]["seed"] for c in writer.calls if c[0] == "begin"]
+    assert begins == [4, 4] and actor.stats.episodes == 0
+
+
+def test_a_failed_store_holds_the_arm_and_recording_resumes_when_it_opens_again():
+    from robot_rl.data.errors import StoreError, WriterError
+    from robot_rl.graph.actor import STORE_RETRY_S
+
+    class FullDisk(FakeWriter):
+        closed = False
+
+        def put(self, row):
+            raise WriterError("replay writer failed: OSError(28, 'No space left on device')")
+
+        def close(self):
+            self.closed = True
+            raise WriterError("replay writer failed: OSError(28, 'No space left on device')")
+
+    cfg = load_config([])
+    full, fresh = FullDisk(), FakeWriter()
+    opens = iter([StoreError("still full"), fresh])
+
+    def reopen():
+        x = next(opens)
+        if isinstance(x, Exception):
+            raise x
+        return x
+
+    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=full, seed=2,
+                       reopen_writer=reopen)
+    _start(actor, 2, 0.0)
+    out = actor.tick(_buffer(0.2), 0.2)  # closing the first step's row fails
+    assert out.command is None and "recording failed" in out.reason and "No space" in out.reason
+    assert actor.phase is Phase.store_failed and full.closed and actor.writer is None
+    t = 0.2
+    for _ in range(5):  # holding: no command, however fresh the observation
+        t += 0.1
+        assert actor.tick(_buffer(t), t).command is None
+    out = actor.tick(_buffer(t), 0.2 + STORE_RETRY_S)
+    assert "does not open yet" in out.reason and "still full" in out.reason and actor.phase is Phase.store_failed
+    t = 0.2 + 2 * STORE_RETRY_S
+    assert actor.tick(_buffer(t), t).reason == "recording resumes" and actor.writer is fresh
+    _start(actor, 3, t + 0.1)  # the lost episode's seed is spent; the next one records on the new writer
+    assert fresh.calls[0] == ("begin", {"source": "policy", "seed": 3, "policy_version": 0})
+    assert actor.stats.store_failures == 1
+
+
+def test_without_a_way_to_reopen_the_store_a_write_failure_is_raised():
+    from robot_rl.data.errors import WriterError
+
+    class Broken(FakeWriter):
+        def put(self, row):
+            raise WriterError("replay writer failed")
+
+    cfg = load_config([])
+    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=Broken(), seed=0)
+    _start(actor, 0, 0.0)
+    with pytest.raises(WriterError):
+        actor.tick(_buffer(0.2), 0.2)

@@ -27,7 +27,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Float32, Int64, String
+from std_msgs.msg import Bool, Float32, Int64, String
 
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
@@ -61,15 +61,16 @@ class ActorNode(Node):
         self.cfg = cfg
         self.drops = DropLog(self)
         self.policy = load_policy(cfg)
-        self.writer = open_writer(cfg) if cfg.ros.record else None
+        writer = open_writer(cfg) if cfg.ros.record else None
         key = key_from_config(cfg)
         self.signer = CommandSigner(key)
         self.weights = DdsWeightsSubscriber(self, drops=self.drops, key=key)
         cams = list(cfg.camera.names)
         self.buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
-                                explore=cfg.ros.explore, writer=self.writer, weights=self.weights,
-                                episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep)
+                                explore=cfg.ros.explore, writer=writer, weights=self.weights,
+                                episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
+                                reopen_writer=(lambda: open_writer(cfg)) if cfg.ros.record else None)
         self.shape = (cfg.camera.height, cfg.camera.width)
         self._width: tuple[float, int] | None = None  # gripper width (m), stamp ns
         self._twist: tuple[np.ndarray, int] | None = None
@@ -88,6 +89,7 @@ class ActorNode(Node):
         self._subscribe(TwistStamped, qos.TELEOP_TWIST, self.on_twist, qos.SENSOR)
         self._subscribe(Float32, qos.TELEOP_GRIPPER, self.on_gripper, qos.LATCHED)
         self._subscribe(String, qos.TELEOP_EVENTS, self.on_event, qos.EVENTS)
+        self._subscribe(Bool, qos.TELEOP_INTERVENING, self.on_intervening, qos.LATCHED)
         self._subscribe(String, qos.TASK_EVENTS, self.on_event, qos.EVENTS)
         self._subscribe(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
         self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
@@ -152,6 +154,9 @@ class ActorNode(Node):
     def on_event(self, msg: String) -> None:
         self.actor.on_event(msg.data)
 
+    def on_intervening(self, msg: Bool) -> None:
+        self.actor.on_event("takeover" if msg.data else "handback")
+
     def on_episode(self, msg: Int64) -> None:
         self.actor.on_reset_done(int(msg.data), now_ns(self) * 1e-9)
 
@@ -180,7 +185,7 @@ class ActorNode(Node):
                                    throttle_duration_sec=5.0)
         if out.policy_action is not None:
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
-        if out.reason.startswith(("stale", "intervening")):
+        if out.reason.startswith(("stale", "intervening", "recording")):
             self.get_logger().warning(f"no command: {out.reason}", throttle_duration_sec=1.0)
         s = self.actor.stats
         if s.episodes > self._episodes_logged:
@@ -197,7 +202,7 @@ class ActorNode(Node):
 
     def close(self) -> None:
         self.loop.stop()
-        if self.writer is not None:
+        if self.actor.writer is not None:
             self._close_writer()
         self._report_timing()
         s = self.actor.stats
@@ -209,7 +214,7 @@ class ActorNode(Node):
         store). A writer that already failed (a full disk) says so once, naming the store, instead of raising
         on the way out: the episodes committed before the failure are intact."""
         try:
-            self.writer.close()
+            self.actor.writer.close()
         except StoreError as exc:
             self.get_logger().error(f"recording failed: {exc}; episodes committed before it are intact "
                                     f"(check: robot-rl buffer verify {self.cfg.buffer.path})")

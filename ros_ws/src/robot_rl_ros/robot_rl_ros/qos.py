@@ -31,6 +31,7 @@ IMAGE = "/cameras/{name}/image_raw"  # sensor_msgs/Image, SENSOR
 JOINT_STATES = "/robot/joint_states"  # sensor_msgs/JointState, SENSOR
 EE_POSE = "/robot/ee_pose"  # geometry_msgs/PoseStamped, SENSOR
 ROBOT_COMMAND = "/robot/command"  # sensor_msgs/JointState named dx..gripper (action units), COMMAND
+ROBOT_EXECUTED = "/robot/executed"  # sensor_msgs/JointState: each executed command as clipped, EVENTS
 ROBOT_HALTED = "/robot/halted"  # std_msgs/Bool, LATCHED: True while the watchdog (or a stop request) holds the arm
 ROBOT_RESET = "/robot/reset"  # std_msgs/Int64 (episode seed), EVENTS
 ROBOT_EPISODE = "/robot/episode"  # std_msgs/Int64 (seed of the episode the robot was reset to), LATCHED
@@ -38,6 +39,7 @@ TASK_EVENTS = "/task/events"  # std_msgs/String success | failure (sim: from the
 SIM_STATE_TOPIC = "/sim/state"  # sensor_msgs/JointState, position = qpos ++ target position, SIM_STATE
 TELEOP_TWIST = "/teleop/twist"  # geometry_msgs/TwistStamped (action units), SENSOR
 TELEOP_GRIPPER = "/teleop/gripper"  # std_msgs/Float32 in [-1, 1], LATCHED
+TELEOP_INTERVENING = "/teleop/intervening"  # std_msgs/Bool, LATCHED: the human has taken over (False at start)
 TELEOP_EVENTS = "/teleop/events"  # std_msgs/String takeover | handback | success | failure | reset | ..., EVENTS
 POLICY_ACTION = "/actor/policy_action"  # sensor_msgs/JointState (what the policy proposed), SENSOR
 WEIGHTS = "/learner/weights"  # std_msgs/UInt8MultiArray (a checksummed bundle, label residual-v<N>), LATCHED

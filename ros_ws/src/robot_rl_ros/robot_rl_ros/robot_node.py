@@ -6,7 +6,12 @@ also resets episodes, reports task success / failure and publishes the twin's st
 
 Only the actor's signed commands are executed (:mod:`robot_rl_ros.command_auth`, key at ``security.key_path``):
 an unsigned, wrongly signed, replayed or expired command is dropped with a throttled warning, and does not feed
-the watchdog."""
+the watchdog. So is a command computed from an observation older than ``robot.max_command_age_s`` when it
+arrives (the actor checks freshness before it acts, but can be paused or backlogged after that check).
+
+Every executed command is echoed, as clipped, on ``/robot/executed`` (stamped with the observation it acted
+on), so what the arm actually did is on the wire. On start the node announces episode -1 on ``/robot/episode``:
+an actor mid-episode learns that the robot (and, in sim, the world) restarted under it."""
 
 from __future__ import annotations
 
@@ -29,11 +34,15 @@ from robot_rl_ros.command_auth import CommandGuard
 from robot_rl_ros.conversions import (
     JOINT_NAMES,
     ConversionError,
+    action_to_msg,
     joint_state_to_msg,
     msg_to_action,
     pose_to_msg,
+    stamp_to_ns,
 )
 from robot_rl_ros.node_util import DropLog, now_ns, run_node
+
+NO_EPISODE = -1  # announced on /robot/episode at start: no episode (the robot node restarted)
 
 
 class SimArm:
@@ -120,14 +129,17 @@ class RobotNode(Node):
         self.refusals = RefusalLog(self.get_logger().warning)
         self.arm = SimArm(cfg) if cfg.robot.backend == RobotBackend.mujoco else FrankaArm(cfg)
         self.watchdog = Watchdog(cfg.robot.watchdog_s)
+        self.max_age_ns = int(cfg.robot.max_command_age_s * 1e9)
         self.drops = DropLog(self)
         self.halted = False
         self.latched_stop = False
         self.executed = 0
+        self.stale = 0  # commands refused for acting on too old an observation
         self.pub_joints = self.create_publisher(JointState, qos.JOINT_STATES, qos.SENSOR)
         self.pub_pose = self.create_publisher(PoseStamped, qos.EE_POSE, qos.SENSOR)
         self.pub_halted = self.create_publisher(Bool, qos.ROBOT_HALTED, qos.LATCHED)
         self.pub_episode = self.create_publisher(Int64, qos.ROBOT_EPISODE, qos.LATCHED)
+        self.pub_executed = self.create_publisher(JointState, qos.ROBOT_EXECUTED, qos.EVENTS)
         self.pub_task = self.create_publisher(String, qos.TASK_EVENTS, qos.EVENTS)
         self.pub_sim = self.create_publisher(JointState, qos.SIM_STATE_TOPIC, qos.SIM_STATE) if self.arm.sim else None
         self.create_subscription(JointState, qos.ROBOT_COMMAND, self.on_command, qos.COMMAND)
@@ -136,6 +148,7 @@ class RobotNode(Node):
         signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "latched_stop", True))
         self._set_halted(True)  # nothing commanded yet
         self.publish_state()
+        self.pub_episode.publish(Int64(data=NO_EPISODE))
         self.get_logger().info(f"robot {cfg.robot.name} ({cfg.robot.backend.value}) up; watchdog "
                                f"{cfg.robot.watchdog_s} s")
 
@@ -143,14 +156,23 @@ class RobotNode(Node):
         if self.latched_stop:
             self.drops.drop(qos.ROBOT_COMMAND, "-", "the robot was stopped by the supervisor; command refused")
             return
+        now = now_ns(self)
         try:
-            self.guard.check(msg, now_ns(self))
+            self.guard.check(msg, now)
         except SignatureError as exc:
             self.refusals.refuse(exc, f"refused command on {qos.ROBOT_COMMAND}: {exc}; not executed")
             return
+        stamp = stamp_to_ns(msg.header.stamp)
+        if self.max_age_ns and now - stamp > self.max_age_ns:
+            self.stale += 1
+            self.get_logger().warning(f"refused command on {qos.ROBOT_COMMAND}: computed from an observation "
+                                      f"{(now - stamp) * 1e-9:.3f} s old (robot.max_command_age_s="
+                                      f"{self.max_age_ns * 1e-9:g}); not executed ({self.stale} so far)",
+                                      throttle_duration_sec=1.0)
+            return
         try:
             action = msg_to_action(msg)
-            self.arm.send_action(action)  # the safety layer clips it
+            sent = self.arm.send_action(action)  # the safety layer clips it
         except ConversionError as exc:
             self.drops.drop(qos.ROBOT_COMMAND, exc.field, str(exc))
             return
@@ -159,6 +181,7 @@ class RobotNode(Node):
             return
         self.executed += 1
         self.watchdog.feed()
+        self.pub_executed.publish(action_to_msg(sent.action, stamp))
         if self.halted:
             self._set_halted(False)
         outcome = self.arm.outcome()

@@ -5,7 +5,8 @@ rclpy, so these run as processes of their own.
 ``python -m robot_rl_ros.soak_nodes observer OUT.jsonl [overrides]``: appends one JSON line per event, each
 with ``t`` (CLOCK_MONOTONIC seconds at receipt: the same clock as the harness's ``time.monotonic()``):
 ``{"k": "cmd", "age": s}`` per command on ``/robot/command`` (age: receipt minus the capture stamp the command was
-computed from, on the ROS clock), ``{"k": "halted", "v": bool}`` per ``/robot/halted`` sample, ``{"k": "moved"}``
+computed from, on the ROS clock), ``{"k": "exec", "age": s}`` per command the robot executed (``/robot/executed``,
+the same age), ``{"k": "halted", "v": bool}`` per ``/robot/halted`` sample, ``{"k": "moved"}``
 when ``/robot/joint_states`` positions changed since the previous sample (at most once per ``MOVED_EVERY_S``),
 ``{"k": "state"}`` for the first joint state after a gap of ``STATE_GAP_S`` (a robot node back),
 ``{"k": "episode", "seed": n, "w": wall-clock s}`` per ``/robot/episode`` acknowledgement (an actor episode starts),
@@ -48,6 +49,7 @@ class SoakObserver(Node):
         self._last_state = -1e9
         self._last_moved = -1e9
         self.create_subscription(JointState, qos.ROBOT_COMMAND, self.on_command, qos.COMMAND)
+        self.create_subscription(JointState, qos.ROBOT_EXECUTED, self.on_executed, qos.EVENTS)
         self.create_subscription(Bool, qos.ROBOT_HALTED, self.on_halted, qos.LATCHED)
         self.create_subscription(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
         self.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
@@ -58,6 +60,9 @@ class SoakObserver(Node):
 
     def on_command(self, msg: JointState) -> None:
         self._emit("cmd", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9)
+
+    def on_executed(self, msg: JointState) -> None:
+        self._emit("exec", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9)
 
     def on_halted(self, msg: Bool) -> None:
         self._emit("halted", v=bool(msg.data))

@@ -2,7 +2,11 @@
 ``/teleop/gripper`` (latched), ``/teleop/events`` (take over / hand back, success, failure, reset, pause,
 quit). Backends (``ros.teleop``): ``devices`` (SpaceMouse + keyboard), ``sim`` (the simulated human of the
 sim task: mirrors the twin from ``/sim/state``, watches ``/actor/policy_action`` and takes over with the
-scripted expert when the policy drifts), ``none``."""
+scripted expert when the policy drifts), ``none``.
+
+Whether the human has taken over is also state, latched on ``/teleop/intervening`` (False when the node starts):
+an actor holding for a take-over whose teleop node died learns from the restarted node that nobody is
+intervening, and an actor that starts late learns that somebody is."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import numpy as np
 from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float32, Int64, String
+from std_msgs.msg import Bool, Float32, Int64, String
 
 from robot_rl.config import Config
 from robot_rl_ros import qos
@@ -29,6 +33,8 @@ class TeleopNode(Node):
         self.pub_twist = self.create_publisher(TwistStamped, qos.TELEOP_TWIST, qos.SENSOR)
         self.pub_gripper = self.create_publisher(Float32, qos.TELEOP_GRIPPER, qos.LATCHED)
         self.pub_events = self.create_publisher(String, qos.TELEOP_EVENTS, qos.EVENTS)
+        self.pub_intervening = self.create_publisher(Bool, qos.TELEOP_INTERVENING, qos.LATCHED)
+        self.pub_intervening.publish(Bool(data=False))
         self.twist: np.ndarray | None = None  # (6,) while the human commands
         self.gripper = -1.0
         self.intervening = False
@@ -100,6 +106,7 @@ class TeleopNode(Node):
         if on != self.intervening:
             self.intervening = on
             self.pub_events.publish(String(data="takeover" if on else "handback"))
+            self.pub_intervening.publish(Bool(data=on))
             if not on:
                 self.twist = None
 
@@ -113,12 +120,12 @@ class TeleopNode(Node):
             self.gripper = -self.gripper
             self.pub_gripper.publish(Float32(data=self.gripper))
         if sm.button_takeover in pressed:
-            self.pub_events.publish(String(data="handback" if self.intervening else "takeover"))
-            self.intervening = not self.intervening
+            self._set_intervening(not self.intervening)
         for event in self.keys.poll():
             if event.event in ("takeover", "handback"):
-                self.intervening = event.event == "takeover"
-            self.pub_events.publish(String(data=event.event))
+                self._set_intervening(event.event == "takeover")
+            else:
+                self.pub_events.publish(String(data=event.event))
         self.twist = sample.twist
         # the SpaceMouse sample's own read time, moved onto ROS time
         self._stamp = now_ns(self) - int((time.monotonic() - sample.stamp) * 1e9)
