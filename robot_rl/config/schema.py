@@ -431,12 +431,14 @@ class BufferConfig:
     reward_mode: RewardMode = RewardMode.both
     cache_capacity: int = 100_000
     poll_interval_s: float = 1.0
+    min_free_mb: int = 32  # after a failed write (a full disk), recording resumes once this much is free
     bench: BufferBenchConfig = field(default_factory=BufferBenchConfig)
 
     def validate(self, key: str) -> None:
         _check(bool(self.path), f"{key}.path", "must not be empty")
         _check(self.queue_size > 0, f"{key}.queue_size", f"must be > 0, got {self.queue_size}")
         _check(self.chunk_len > 0, f"{key}.chunk_len", f"must be > 0, got {self.chunk_len}")
+        _check(self.min_free_mb >= 0, f"{key}.min_free_mb", f"must be >= 0, got {self.min_free_mb}")
         _check(self.compression in ("lz4", "zstd", "none"), f"{key}.compression",
                f"must be one of lz4, zstd, none; got {self.compression!r}")
         _check(0 <= self.compression_level <= 9, f"{key}.compression_level", "must be in [0, 9]")

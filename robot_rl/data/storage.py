@@ -44,6 +44,16 @@ class DurableLocalStore(LocalStore):
         await asyncio.to_thread(_fsync_file_and_dir, self.root / key)
 
 
+def free_bytes(path: str | os.PathLike[str]) -> int | None:
+    """Free space on the file system a local store lives on (its nearest existing parent); None for a URL."""
+    if not is_local(path):
+        return None
+    p = local_root(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
 def _fsync_file_and_dir(path: Path) -> None:
     for target, flags in ((path, os.O_RDONLY), (path.parent, os.O_RDONLY | os.O_DIRECTORY)):
         fd = os.open(target, flags)

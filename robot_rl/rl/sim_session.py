@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from robot_rl.config.schema import Config
+from robot_rl.data.errors import StoreError
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.data.row_schema import RowSchema
+from robot_rl.data.storage import free_bytes
 from robot_rl.hardware.robot import JOINTS_DIM, STATE_DIM
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
@@ -21,6 +23,16 @@ def row_schema(cfg: Config) -> RowSchema:
 def open_writer(cfg: Config) -> EpisodeWriter:
     """The background episode writer on ``buffer.path`` (created if missing), started."""
     return EpisodeWriter.from_config(cfg.buffer, row_schema(cfg)).start()
+
+
+def reopen_writer(cfg: Config) -> EpisodeWriter:
+    """The writer again after a write failure, once the store's disk has ``buffer.min_free_mb`` free (opening
+    the store needs almost no space, so a full disk would open, then fail again at the next chunk)."""
+    free = free_bytes(cfg.buffer.path)
+    if free is not None and free < cfg.buffer.min_free_mb << 20:
+        raise StoreError(f"{free >> 20} MB free on the disk of {cfg.buffer.path} (buffer.min_free_mb="
+                         f"{cfg.buffer.min_free_mb})")
+    return open_writer(cfg)
 
 
 def weights_channel(cfg: Config) -> DirectoryWeightsChannel:

@@ -190,3 +190,18 @@ def test_without_a_way_to_reopen_the_store_a_write_failure_is_raised():
     _start(actor, 0, 0.0)
     with pytest.raises(WriterError):
         actor.tick(_buffer(0.2), 0.2)
+
+
+def test_reopening_the_store_waits_for_free_space(tmp_path):
+    """Opening a store needs almost no space: the retry after a full disk checks free space first."""
+    from robot_rl.data.errors import StoreError
+    from robot_rl.data.storage import free_bytes
+    from robot_rl.rl.sim_session import reopen_writer
+
+    free_mb = free_bytes(tmp_path / "replay.zarr") >> 20
+    cfg = load_config([f"buffer.path={tmp_path / 'replay.zarr'}", f"buffer.min_free_mb={free_mb + 1024}"])
+    with pytest.raises(StoreError, match=r"MB free on the disk of .*buffer.min_free_mb="):
+        reopen_writer(cfg)
+    writer = reopen_writer(load_config([f"buffer.path={tmp_path / 'replay.zarr'}", "buffer.min_free_mb=1"]))
+    writer.close()
+    assert free_bytes("memory://x.zarr") is None, "a URL store: no local disk to check"

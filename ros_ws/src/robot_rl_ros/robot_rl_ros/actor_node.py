@@ -56,7 +56,7 @@ from robot_rl_ros.weights import DdsWeightsSubscriber
 class ActorNode(Node):
     def __init__(self, cfg: Config) -> None:
         super().__init__("actor_node")
-        from robot_rl.rl.sim_session import load_policy, open_writer
+        from robot_rl.rl.sim_session import load_policy, open_writer, reopen_writer
 
         self.cfg = cfg
         self.drops = DropLog(self)
@@ -70,7 +70,7 @@ class ActorNode(Node):
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
-                                reopen_writer=(lambda: open_writer(cfg)) if cfg.ros.record else None)
+                                reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None)
         self.shape = (cfg.camera.height, cfg.camera.width)
         self._width: tuple[float, int] | None = None  # gripper width (m), stamp ns
         self._twist: tuple[np.ndarray, int] | None = None

@@ -74,7 +74,8 @@ class TeleopNode(Node):
             self.drops.drop(qos.SIM_STATE_TOPIC, getattr(exc, "field", "position"), str(exc))
 
     def on_episode(self, msg: Int64) -> None:
-        self.human.reset(int(msg.data))
+        if msg.data >= 0:  # -1: a robot node started, no episode yet
+            self.human.reset(int(msg.data))
         self._set_intervening(False)
 
     def on_policy_action(self, msg: JointState) -> None:
