@@ -67,11 +67,17 @@ class RecoveryReport:
         return "; ".join(parts) + f" (on_crash={self.policy})"
 
 
-def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
-    """Repair ``store`` (open for writing) after a crash; safe and a no-op on a clean store."""
+def crash_policy(policy: str) -> str:
+    """``policy`` (a string or a :class:`CrashPolicy`) as a string; ``ValueError`` for an unknown one."""
     policy = str(getattr(policy, "value", policy))
     if policy not in CRASH_POLICIES:
         raise ValueError(f"on_crash must be one of {CRASH_POLICIES}, got {policy!r}")
+    return policy
+
+
+def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
+    """Repair ``store`` (open for writing) after a crash; safe and a no-op on a clean store."""
+    policy = crash_policy(policy)
     lengths = store.data_lengths()
     shortest = min(lengths.values())
 

@@ -26,7 +26,7 @@ import zarr
 from robot_rl.data import chunk_io
 from robot_rl.data import layout as L
 from robot_rl.data.errors import CorruptChunkError, LayoutVersionError, StoreError
-from robot_rl.data.recovery import recover
+from robot_rl.data.recovery import crash_policy, recover
 from robot_rl.data.row_schema import RowSchema
 from robot_rl.data.storage import WriterLock, clear_store, open_zarr_store, store_exists
 
@@ -112,6 +112,7 @@ class ReplayStore:
             raise ValueError(f"mode must be 'r' or 'a', got {mode!r}")
         if not store_exists(path):
             raise StoreError(f"no replay store at {path}" + (" (open_or_create makes one)" if mode == "a" else ""))
+        on_crash = crash_policy(on_crash)  # a bad setting is a ValueError, before the store is touched
         self = cls(path, writable=mode == "a", fsync=fsync)
         try:
             if self.writable:
@@ -120,12 +121,9 @@ class ReplayStore:
             if self.writable:
                 try:
                     self.recovery = recover(self, on_crash)
-                except (StoreError, ValueError) as exc:
-                    if isinstance(exc, StoreError) or "on_crash" in str(exc):
-                        raise
-                    raise StoreError(f"{path}: cannot repair the store for writing ({exc}); run `robot-rl "
-                                     "buffer verify` on it") from exc
-                except Exception as exc:  # zarr's errors on damaged metadata
+                except StoreError:
+                    raise
+                except Exception as exc:  # zarr's and numpy's errors on damaged metadata
                     raise StoreError(f"{path}: cannot repair the store for writing ({type(exc).__name__}: "
                                      f"{exc}); run `robot-rl buffer verify` on it") from exc
                 if self.recovery.action != "none":
