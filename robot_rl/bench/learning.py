@@ -40,7 +40,8 @@ from robot_rl.rl.episodes import ResidualDecider, run_episode
 from robot_rl.rl.evaluate import eval_seeds, evaluate
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.learner import Learner
-from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
+from robot_rl.rl.sim_session import load_policy, open_writer
+from robot_rl.rl.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 
@@ -152,7 +153,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             curve.env_steps, curve.wall_s = [0, lb.env_steps], [0.0, 0.0]
             curve.success, curve.intervention = [rate, rate], [None, None]
             return curve
-        channel = weights_channel(cfg)
+        channel = weights_channel(cfg, signed=False)
         learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel) if variant.startswith("residual") else None
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
         decide = ResidualDecider(env, policy, human, explore=True)

@@ -14,7 +14,7 @@ from robot_rl.config import Config
 from robot_rl.rl.episodes import ResidualDecider, run_episode
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.sim_session import load_policy, open_writer
-from robot_rl.rl.weights import signed_weights_channel
+from robot_rl.rl.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    policy, channel = load_policy(cfg), signed_weights_channel(cfg)
+    policy, channel = load_policy(cfg), weights_channel(cfg)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer, contextlib.ExitStack() as stack:
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
         decide = ResidualDecider(env, policy, human, cfg.act.explore)

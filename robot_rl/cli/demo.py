@@ -38,7 +38,7 @@ from robot_rl.rl.evaluate import eval_seeds, evaluate
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.rl.sim_session import load_policy, open_writer
-from robot_rl.rl.weights import signed_weights_channel
+from robot_rl.rl.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 from robot_rl.viz.video import write_strip, write_video
@@ -90,7 +90,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
     print(f"[4/5] {d.episodes} episodes: actor + simulated human, learner in its own process "
           f"(log: {out / 'learner.log'})")
     learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
-    channel = signed_weights_channel(cfg)
+    channel = weights_channel(cfg)
     human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
     decide = ResidualDecider(env, policy, human, explore=True)
     online: list[EpisodeResult] = []
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                      "weights": "v0"})
         print(f"      BC alone: {bc_rate:.0%}")
 
-        channel = signed_weights_channel(cfg)
+        channel = weights_channel(cfg)
         if not d.episodes:
             print("[4/5] demo.episodes=0: no actor episodes")
             training = None

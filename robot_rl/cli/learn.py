@@ -13,13 +13,13 @@ import time
 
 from robot_rl.config import Config
 from robot_rl.rl.learner import Learner, LearnerStatus
-from robot_rl.rl.weights import signed_weights_channel
+from robot_rl.rl.weights import weights_channel
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, signed_weights_channel(cfg))
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, weights_channel(cfg))
     print(f"learner: store {cfg.buffer.path}, base {cfg.policy.path}, weights -> {cfg.learner.dir}/weights "
           f"(resumed at {learner.td3.updates} updates, v{learner.version})", flush=True)
     last_print = [0.0]

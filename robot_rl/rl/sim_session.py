@@ -1,8 +1,6 @@
-"""Wiring shared by the sim commands: the store writer, the weights channel, the actor's policy."""
+"""Wiring shared by the sim commands: the store writer and the actor's policy (weights: robot_rl.rl.weights)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from robot_rl.config.schema import Config
 from robot_rl.data.errors import StoreError
@@ -13,7 +11,6 @@ from robot_rl.hardware.robot import JOINTS_DIM, STATE_DIM
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.rl.policy import ResidualPolicy
-from robot_rl.rl.weights import DirectoryWeightsChannel
 
 
 def row_schema(cfg: Config) -> RowSchema:
@@ -34,9 +31,6 @@ def reopen_writer(cfg: Config) -> EpisodeWriter:
                          f"{cfg.buffer.min_free_mb})")
     return open_writer(cfg)
 
-
-def weights_channel(cfg: Config) -> DirectoryWeightsChannel:
-    return DirectoryWeightsChannel(Path(cfg.learner.dir) / "weights")
 
 
 def load_policy(cfg: Config) -> ResidualPolicy:

@@ -126,6 +126,9 @@ class DirectoryWeightsChannel:
         os.replace(tmp, path)
 
 
-def signed_weights_channel(cfg: Config, warn: Callable[[str], None] | None = None) -> DirectoryWeightsChannel:
-    """``learner.dir/weights`` signed and verified with the deployment key (``security.key_path``)."""
-    return DirectoryWeightsChannel(Path(cfg.learner.dir) / "weights", key=key_from_config(cfg), warn=warn)
+def weights_channel(cfg: Config, warn: Callable[[str], None] | None = None, *,
+                    signed: bool = True) -> DirectoryWeightsChannel:
+    """``learner.dir/weights``, signed and verified with the deployment key (``security.key_path``); unsigned
+    only for a learner and an actor in one process (``signed=False``: the learning bench)."""
+    return DirectoryWeightsChannel(Path(cfg.learner.dir) / "weights", key=key_from_config(cfg) if signed else None,
+                                   warn=warn)

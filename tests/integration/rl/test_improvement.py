@@ -19,7 +19,8 @@ from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import ResidualDecider, run_episode
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.learner import Learner
-from robot_rl.rl.sim_session import load_policy, open_writer, weights_channel
+from robot_rl.rl.sim_session import load_policy, open_writer
+from robot_rl.rl.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 
@@ -54,7 +55,7 @@ def test_human_in_the_loop_training_improves_on_the_untrained_residual(tmp_path)
     torch.manual_seed(0)
     net = BCNetwork(cfg.camera.names, (32, 32), 10, cfg.policy.chunk, cfg.policy.feature_dim, cfg.policy.hidden_dim)
     bundles.save(net.to_bundle(), cfg.policy.path)
-    channel = weights_channel(cfg)
+    channel = weights_channel(cfg, signed=False)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
         collect_demos(cfg, env, writer, episodes=3, seed=0, progress=False)
         writer.flush()

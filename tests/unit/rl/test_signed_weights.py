@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from robot_rl.policies import bundle as bundles
-from robot_rl.rl.weights import DirectoryWeightsChannel, signed_weights_channel
+from robot_rl.rl.weights import DirectoryWeightsChannel, weights_channel
 from robot_rl.security import DeploymentKey, is_signed_bundle, load_key
 from tests.unit.rl.test_weights import _obs, _policy, _trained_bundle
 
@@ -76,11 +76,11 @@ def test_the_configured_channel_uses_the_configured_key(cfg, tmp_path):
     cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, dir=str(tmp_path / "learner")),
                               security=dataclasses.replace(cfg.security, key_path=str(tmp_path / "k" / "d.key")))
     policy = _policy(cfg)
-    signed_weights_channel(cfg).publish(4, _trained_bundle(policy, 4))
+    weights_channel(cfg).publish(4, _trained_bundle(policy, 4))
     assert (tmp_path / "k" / "d.key").is_file()
     data = (tmp_path / "learner" / "weights" / "residual-v00000004.pt").read_bytes()
     assert load_key(tmp_path / "k" / "d.key").open_weights(4, data)
-    assert policy.poll_weights(signed_weights_channel(cfg)) and policy.version == 4
+    assert policy.poll_weights(weights_channel(cfg)) and policy.version == 4
 
 
 def test_an_unkeyed_reader_gets_a_clear_error_for_a_signed_bundle(cfg, tmp_path):

@@ -16,7 +16,7 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from robot_rl.rl.learner import Learner, LearnerStatus
-from robot_rl.rl.weights import FanOutPublisher, signed_weights_channel
+from robot_rl.rl.weights import FanOutPublisher, weights_channel
 from robot_rl.security import key_from_config
 from robot_rl_ros.node_util import config_from_argv
 from robot_rl_ros.weights import DdsWeightsPublisher
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     node = Node("learner_node")
     log = node.get_logger()
     try:
-        publisher = FanOutPublisher(DdsWeightsPublisher(node, key=key_from_config(cfg)), signed_weights_channel(cfg))
+        publisher = FanOutPublisher(DdsWeightsPublisher(node, key=key_from_config(cfg)), weights_channel(cfg))
         learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, publisher)
         if learner.version > 0:
             learner.publish()  # resumed: a late actor gets the newest weights at once
