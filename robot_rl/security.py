@@ -116,14 +116,15 @@ class RefusalLog:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def refuse(self, exc: SignatureError, message: str) -> None:
-        """Count ``exc.reason``; warn ``message`` plus the running count unless warned about it recently."""
-        n = self.counts[exc.reason] = self.counts.get(exc.reason, 0) + 1
-        self.last_reason = exc.reason
+    def refuse(self, reason: str, message: str) -> None:
+        """Count ``reason`` (a :class:`SignatureError`'s, or e.g. ``stale``); warn ``message`` plus the running
+        count unless warned about that reason recently."""
+        n = self.counts[reason] = self.counts.get(reason, 0) + 1
+        self.last_reason = reason
         now = time.monotonic()
-        if now - self._last.get(exc.reason, float("-inf")) >= self.period_s:
-            self._last[exc.reason] = now
-            self.warn(f"{message} ({n} {exc.reason} so far)")
+        if now - self._last.get(reason, float("-inf")) >= self.period_s:
+            self._last[reason] = now
+            self.warn(f"{message} ({n} {reason} so far)")
 
 
 def is_signed_bundle(data: bytes) -> bool:

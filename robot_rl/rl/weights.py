@@ -58,7 +58,7 @@ class WeightsGuard:
         try:
             return self.key.open_weights(version, data)
         except SignatureError as exc:
-            self.refusals.refuse(exc, f"refused residual weights v{version} on {self.source}: {exc} (not signed "
+            self.refusals.refuse(exc.reason, f"refused residual weights v{version} on {self.source}: {exc} (not signed "
                                       f"with this deployment's key {self.key.path}); keeping the current weights")
             return None
 

@@ -84,7 +84,7 @@ def test_robot_node_clips_commands_and_halts_when_they_stop(tmp_path, probe, spa
     commands.publish(signer.sign(stale, t))
     wait_for(lambda: "refused command on /robot/command: computed from an observation" in robot.output(), 10,
              "the refusal of a stale command")
-    assert "s old (robot.max_command_age_s=0.5); not executed (1 so far)" in robot.output()
+    assert "s old (robot.max_command_age_s=0.5); not executed (1 stale so far)" in robot.output()
     np.testing.assert_array_equal(pose_after(0), before)
     assert len(executed) == n_executed
 

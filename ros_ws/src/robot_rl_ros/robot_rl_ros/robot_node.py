@@ -134,7 +134,6 @@ class RobotNode(Node):
         self.halted = False
         self.latched_stop = False
         self.executed = 0
-        self.stale = 0  # commands refused for acting on too old an observation
         self.pub_joints = self.create_publisher(JointState, qos.JOINT_STATES, qos.SENSOR)
         self.pub_pose = self.create_publisher(PoseStamped, qos.EE_POSE, qos.SENSOR)
         self.pub_halted = self.create_publisher(Bool, qos.ROBOT_HALTED, qos.LATCHED)
@@ -160,15 +159,13 @@ class RobotNode(Node):
         try:
             self.guard.check(msg, now)
         except SignatureError as exc:
-            self.refusals.refuse(exc, f"refused command on {qos.ROBOT_COMMAND}: {exc}; not executed")
+            self.refusals.refuse(exc.reason, f"refused command on {qos.ROBOT_COMMAND}: {exc}; not executed")
             return
         stamp = stamp_to_ns(msg.header.stamp)
         if self.max_age_ns and now - stamp > self.max_age_ns:
-            self.stale += 1
-            self.get_logger().warning(f"refused command on {qos.ROBOT_COMMAND}: computed from an observation "
-                                      f"{(now - stamp) * 1e-9:.3f} s old (robot.max_command_age_s="
-                                      f"{self.max_age_ns * 1e-9:g}); not executed ({self.stale} so far)",
-                                      throttle_duration_sec=1.0)
+            self.refusals.refuse("stale", f"refused command on {qos.ROBOT_COMMAND}: computed from an observation "
+                                          f"{(now - stamp) * 1e-9:.3f} s old (robot.max_command_age_s="
+                                          f"{self.max_age_ns * 1e-9:g}); not executed")
             return
         try:
             action = msg_to_action(msg)
