@@ -183,6 +183,10 @@ class GraphActor:
         """Forget the episode in progress (its rows never reach the store)."""
         if self.writer is not None and self.phase is Phase.running:
             self.writer.abort_episode()
+        self._clear_episode()
+
+    def _clear_episode(self) -> None:
+        """The per-episode state, back to an episode's start (events and a take-over do not carry over)."""
         self._pending, self._steps, self._success = None, 0, False
         self._events.clear()
         self.intervening = False
@@ -205,10 +209,8 @@ class GraphActor:
             buffer.assemble(now, newer_than=self._last_command)
         except StaleObservation as exc:
             return TickOutput(reason=f"waiting for the first observation: {exc}")
-        self._events.clear()
-        self.intervening = False
+        self._clear_episode()
         self.policy.reset()
-        self._steps, self._success, self._pending = 0, False, None
         if self.writer is not None:
             self.writer.begin_episode(source="policy", seed=self.seed, policy_version=self.policy.version)
         self.stats.episode_versions.append(self.policy.version)
@@ -273,8 +275,7 @@ class GraphActor:
         if not aborted:
             self.stats.episodes += 1
             self.stats.successes += int(self._success)
-        self._events.clear()
-        self.intervening = False
+        self._clear_episode()
         self.seed += 1
         self._ack = None
         self._reset_sent = float("-inf")

@@ -175,7 +175,7 @@ class ActorNode(Node):
         out = self.actor.tick(self.buffer, now * 1e-9, self.human_action(now))
         if out.command is not None:
             stamp = int(out.t_obs * 1e9)
-            msg = self.signer.sign(action_to_msg(out.command, stamp), now_ns(self))
+            msg = self.signer.sign(action_to_msg(out.command, stamp), now)  # send time: this tick's start
             self._timing.append((stamp, now, now_ns(self)))  # published: handed to DDS (the receiver may run first)
             self.pub_command.publish(msg)
         if out.reset_seed is not None:
