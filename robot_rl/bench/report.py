@@ -21,6 +21,7 @@ class BenchResult:
     rows: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True  # False: a property the suite checks failed (robot-rl bench exits 1)
 
 
 def machine_info() -> dict[str, Any]:

@@ -54,18 +54,16 @@ def run_soak(overrides: list[str], work: Path, log=print) -> SoakReport:
     the caller's config overrides (``bench.soak.*`` among them), applied over :data:`SOAK_PROFILE`."""
     work.mkdir(parents=True, exist_ok=True)
     store_dir = work / "store"
-    base = ["experiment=sim", *SOAK_PROFILE, *overrides]
-    sc = load_config(base).bench.soak
+    forced = [f"buffer.path={store_dir / 'replay.zarr'}", f"policy.path={work / 'bc.pt'}",
+              f"learner.dir={work / 'learner'}", "ros.episodes=0", "ros.record=true",
+              f"security.key_path={work / 'deployment.key'}"]  # signed weights / commands: this run's own key
+    node_overrides = ["experiment=sim", *SOAK_PROFILE, *overrides, *forced]
+    cfg = load_config(node_overrides)
+    sc = cfg.bench.soak
     if importlib.util.find_spec("rclpy") is None:
         raise RuntimeError("robot-rl bench soak needs rclpy: pip install -e '.[ros]' (or source ROS 2 Jazzy)")
     mounted = mount_small_fs(store_dir, sc.store_mb, work / "store.img") if "disk_full" in sc.faults else ""
     store_dir.mkdir(parents=True, exist_ok=True)
-    forced = [f"buffer.path={store_dir / 'replay.zarr'}", f"policy.path={work / 'bc.pt'}",
-              f"learner.dir={work / 'learner'}", "ros.episodes=0", "ros.record=true"]
-    if hasattr(load_config(base), "security"):  # signed weights / commands: a key of this run's own
-        forced.append(f"security.key_path={work / 'deployment.key'}")
-    node_overrides = [*base, *forced]
-    cfg = load_config(node_overrides)
     try:
         _prepare(cfg)
         return SoakRun(cfg, node_overrides, work, mounted, log).run()
@@ -104,6 +102,4 @@ def run(cfg: Config, overrides: list[str] | None = None, work: Path | None = Non
     out = Path(cfg.bench.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak_faults.json").write_text(json.dumps(asdict(r) | {"ok": r.ok}, indent=2, default=str))
-    result = BenchResult(suite="soak", rows=summary_rows(r), notes=report_notes(r, load_config(list(overrides or []))))
-    result.ok = r.ok  # type: ignore[attr-defined]  # robot-rl bench exits 1 when a soak property failed
-    return result
+    return BenchResult(suite="soak", rows=summary_rows(r), notes=report_notes(r, cfg), ok=r.ok)

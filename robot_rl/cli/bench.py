@@ -35,5 +35,5 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         wants = "overrides" in inspect.signature(suite.run).parameters
         result = suite.run(cfg, overrides=list(args.overrides)) if wants else suite.run(cfg)
         write_report(result, cfg.bench.out_dir)
-        code = code or int(not getattr(result, "ok", True))
+        code = code or int(not result.ok)
     return code
