@@ -16,10 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge
-from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, wait_until
+from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill
 from robot_rl.config import Config
 from robot_rl.data.recorder import FAULT_ENOSPC_ENV
 from robot_rl.graph.supervisor import NodeSpec, Supervisor, graph_env, graph_specs
+from robot_rl.hardware.deadline import wait_until
 
 PAUSE_TARGETS = ("camera", "robot", "actor")
 HEALTHY_WINDOW_S = 2.0  # healthy: a command reached the robot within this long, and every node runs
@@ -191,7 +192,7 @@ class SoakRun:
         sc, ev = self.sc, self.events
         target = {"pause": self.rng.choice(PAUSE_TARGETS)}.get(kind, kind.removeprefix("kill_"))
         if kind == "kill_learner":  # a checkpoint to resume from first
-            wait_until(lambda: (self.learner_dir / "checkpoint.pt").exists(), sc.recover_timeout_s)
+            wait_until(lambda: (self.learner_dir / "checkpoint.pt").exists(), sc.recover_timeout_s, poll_s=0.2)
         if kind == "kill_actor":  # mid-episode, so the watchdog's stop is what gets measured
             wait_until(self._commanding, sc.recover_timeout_s, poll_s=0.02)
         learner_before = self._learner_records()

@@ -88,16 +88,6 @@ class EventLog:
                 if lo_wall <= w <= hi_wall and s >= 0}
 
 
-def wait_until(cond: Callable[[], object], timeout_s: float, poll_s: float = 0.1) -> object:
-    """Poll ``cond`` until truthy (returned) or ``timeout_s`` passes (returns the last falsy value)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = cond()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(poll_s)  # a polling interval: the condition is re-checked every time
-
-
 # ------------------------------------------------------------------------------------------ /proc sampling
 def proc_sample(pid: int) -> tuple[float, int] | None:
     """(RSS in MB, open file descriptors) of a live process, or None when it is gone."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge, summary_rows
-from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount, wait_until
+from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount
 from robot_rl.config import ConfigError, load_config
 from robot_rl.data.errors import WriterError
 from robot_rl.data.integrity import verify
@@ -22,6 +22,7 @@ from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import RowSchema
 from robot_rl.data.synthetic import episode
 from robot_rl.graph.supervisor import NodeSpec, Supervisor
+from robot_rl.hardware.deadline import wait_until
 
 
 def test_event_log_reads_incrementally_and_answers_queries(tmp_path):
