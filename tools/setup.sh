@@ -11,8 +11,9 @@ VENV="${VENV:-.venv}"
 
 # Headless rendering for MuJoCo (EGL and OSMesa, software GL) and a virtual X display for tests;
 # hardware: libusb (pyrealsense2), hidapi (pyspacemouse), xdotool (types keys into Xvfb in the keyboard tests);
-# chromium renders the training report headless (robot-rl report --screenshot, and its test).
-APT_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 xvfb libusb-1.0-0 libhidapi-hidraw0 xdotool chromium)
+# chromium renders the training report headless (robot-rl report --screenshot, and its test); ffmpeg writes
+# H.264 videos (robot-rl video, and its test).
+APT_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 xvfb libusb-1.0-0 libhidapi-hidraw0 xdotool chromium ffmpeg)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

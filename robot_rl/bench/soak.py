@@ -16,13 +16,19 @@ Faults (``bench.soak.faults``):
   full until the actor fails or ``3 * fault_s`` passed, then deletes the file. Without root the recorder's
   ENOSPC hook (``ROBOT_RL_FAULT_ENOSPC``) makes its writes fail the same way.
 
+The schedule: a kill waits until the incarnation it ends has been sampled ``warmup_s + min_track_s`` (other faults
+go first meanwhile), so every process kind gets a life long enough to judge its growth; the robot is killed
+mid-episode with steps to go, the teleop node during a take-over (``/teleop/intervening``).
+
 Measured and checked (violations listed in the report; tolerances in ``bench.soak``): the arm halted within
 ``robot.watchdog_s + stop_slack_s`` of the actor's death, and did not move while halted; commands back within
 ``recover_timeout_s`` of every fault; every executed command acting on an observation at most
 ``robot.max_command_age_s + age_slack_s`` old (the robot refuses older ones; the slack covers its echo); no
-committed episode lost, and per actor life at most the episode in progress plus two per full disk; no node exiting
-by itself (a full disk makes the actor hold and retry); the learner resuming from its checkpoint (its update counter
-continues); ``verify`` clean at the end; RSS and open FDs of each process incarnation not growing. The soak runs
+committed episode lost, and per actor life at most the episode in progress plus two per full disk; no command
+executed twice (the echo's signed send time); the episode a robot restart interrupted run again; the arm halted
+after the teleop node died during a take-over; no node exiting by itself (a full disk makes the actor hold and
+retry); the learner resuming from its checkpoint (its update counter continues); ``verify`` clean at the end; RSS
+and open FDs of each process incarnation not growing, every process kind judged at least once. The soak runs
 a small profile (:data:`SOAK_PROFILE`: 32x32 cameras, short episodes, small networks, quick checkpoints) under
 the caller's overrides: it tests fault handling, not learning.
 """

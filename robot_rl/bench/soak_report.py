@@ -19,6 +19,10 @@ class FaultRecord:
     survived: bool = False
     moved_while_halted: int = 0
     note: str = ""
+    behaviour: str = ""  # what this fault must lead to beyond recovering (kill_robot, kill_teleop)
+    behaved: bool | None = None  # it did; None: the fault missed the moment that behaviour is about
+    interrupted: tuple[int, float] | None = None  # kill_robot: (seed, wall-clock ack) of the episode it interrupted
+    rerun: bool = False  # kill_robot: that seed was acknowledged again after the restart
 
 
 @dataclass
@@ -34,6 +38,7 @@ class SoakReport:
     learner_resumes: list[dict] = field(default_factory=list)
     commands: int = 0  # published by actors
     executed: int = 0  # executed by the robot (echoed on /robot/executed)
+    executed_twice: int = 0  # commands the robot executed more than once (by their signed send time): must stay 0
     max_command_age_s: float = 0.0  # oldest observation an executed command acted on, at the observer
     stale_on_wire: int = 0  # commands older than robot.max_command_age_s when seen: the robot refuses them
     verify_ok: bool = False
@@ -60,6 +65,10 @@ def judge(r: SoakReport, cfg: Config) -> None:
             v.append(f"kill_actor at {f.at_s:.0f}s: arm halted after {f.stop_s} s (limit {stop_limit:.2f})")
         if f.moved_while_halted:
             v.append(f"{f.kind} at {f.at_s:.0f}s: the arm moved {f.moved_while_halted}x while halted")
+        if f.behaved is False:
+            v.append(f"{f.kind} at {f.at_s:.0f}s: expected '{f.behaviour}':{f.note}")
+    if r.executed_twice:
+        v.append(f"{r.executed_twice} commands were executed more than once")
     if r.max_command_age_s > cfg.robot.max_command_age_s + sc.age_slack_s:
         v.append(f"the robot executed a command acting on an observation {r.max_command_age_s:.3f} s old (limit "
                  f"robot.max_command_age_s {cfg.robot.max_command_age_s} + {sc.age_slack_s} s echo slack)")
@@ -75,6 +84,9 @@ def judge(r: SoakReport, cfg: Config) -> None:
             v.append(f"learner did not resume from its checkpoint: {x}")
     if not r.verify_ok:
         v.append(f"store does not verify: {r.verify_problems[:5]}")
+    judged = {g["node"] for g in r.growth if g["assessed"]}
+    v += [f"no incarnation of {node} lived {sc.warmup_s + sc.min_track_s:.0f} s: its RSS / FD growth was not judged"
+          for node in dict.fromkeys(g["node"] for g in r.growth) if node not in judged]
     for g in r.growth:
         if g["assessed"] and (g["rss_growth_mb"] > sc.rss_growth_mb or g["fd_growth"] > sc.fd_growth):
             v.append(f"{g['node']} (pid {g['pid']}) grew {g['rss_growth_mb']:.1f} MB RSS / "

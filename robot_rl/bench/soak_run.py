@@ -4,6 +4,7 @@ accounting at the end (store, episodes per actor life, learner resumes, RSS / FD
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -26,6 +27,7 @@ PAUSE_TARGETS = ("camera", "robot", "actor")
 HEALTHY_WINDOW_S = 2.0  # healthy: a command reached the robot within this long, and every node runs
 RESTART_BACKOFF_S = 2.0
 RESET_STATE_S = 0.1  # the state a reset publishes arrives this close before its episode acknowledgement
+STEPS_LEFT = 8  # the robot is killed mid-episode: at least this many of the episode's steps still to run
 
 
 class SoakRun:
@@ -134,7 +136,7 @@ class SoakRun:
                 self.helpers["relay"] = self._helper("relay", stdin=True)
             self.sup.start()
             self._life_start()
-            sampler = ResourceSampler(self.pids, self.sc.sample_s).start()
+            sampler = self.sampler = ResourceSampler(self.pids, self.sc.sample_s).start()
             try:
                 if not wait_until(self.healthy, self.cfg.ros.startup_timeout_s * 3, poll_s=0.2):
                     raise RuntimeError(f"the graph never became healthy; see {self.work / 'graph.log'}")
@@ -172,10 +174,11 @@ class SoakRun:
         while time.monotonic() < deadline:
             if not order:
                 order = self.rng.sample(list(self.sc.faults), len(self.sc.faults))
-            kind = order.pop(0)
             gap = self.rng.uniform(self.sc.gap_min_s, self.sc.gap_max_s)
             wait_until(lambda: self._tend() or time.monotonic() >= deadline, gap, poll_s=0.2)  # the random moment
-            if time.monotonic() >= deadline:
+            kind = wait_until(lambda o=order: self._tend() or self._next_fault(o) or time.monotonic() >= deadline,
+                              deadline - time.monotonic(), poll_s=0.5)
+            if time.monotonic() >= deadline or not isinstance(kind, str):
                 break
             if not wait_until(self.healthy, self.sc.recover_timeout_s, poll_s=0.2):
                 self.log("soak: graph not healthy before the next fault; stopping the schedule")
@@ -188,6 +191,18 @@ class SoakRun:
             if failed_in_a_row >= 2:
                 break
 
+    def _next_fault(self, order: list[str]) -> str | None:
+        """Take the first fault in ``order`` that may come now. A kill waits until its target's incarnation has been
+        sampled for ``warmup_s + min_track_s`` (and a sample to spare), so every incarnation a kill ends is long
+        enough to judge its RSS / FD growth; other faults go first meanwhile. None while every one must wait."""
+        need = self.sc.warmup_s + self.sc.min_track_s + self.sc.sample_s
+        for i, kind in enumerate(order):
+            target = kind.removeprefix("kill_")
+            pid = self.sup.pid(target) if kind.startswith("kill_") else None
+            if not kind.startswith("kill_") or (pid is not None and self.sampler.tracked_s(target, pid) >= need):
+                return order.pop(i)
+        return None
+
     def _inject(self, kind: str, t0: float) -> FaultRecord:
         sc, ev = self.sc, self.events
         target = {"pause": self.rng.choice(PAUSE_TARGETS)}.get(kind, kind.removeprefix("kill_"))
@@ -195,6 +210,12 @@ class SoakRun:
             wait_until(lambda: (self.learner_dir / "checkpoint.pt").exists(), sc.recover_timeout_s, poll_s=0.2)
         if kind == "kill_actor":  # mid-episode, so the watchdog's stop is what gets measured
             wait_until(self._commanding, sc.recover_timeout_s, poll_s=0.02)
+        if kind == "kill_robot":  # mid-episode with steps to go: the actor must run that episode again
+            wait_until(lambda: self._commanding(steps_left=STEPS_LEFT), sc.recover_timeout_s, poll_s=0.02)
+        took_over = False
+        if kind == "kill_teleop":  # during a take-over: the arm must hold until a new teleop node says who drives
+            took_over = bool(wait_until(lambda: (ev.refresh(), ev.value_at("intervening", time.monotonic()))[1],
+                                        sc.recover_timeout_s, poll_s=0.02))
         learner_before = self._learner_records()
         ends_before = self._ends()
         t = time.monotonic()
@@ -262,6 +283,18 @@ class SoakRun:
         if t_cmd is not None:
             rec.recover_s = t_cmd - t
         rec.survived = t_cmd is not None
+        if kind == "kill_teleop":
+            rec.behaviour = "the arm holds after the teleop node dies during a take-over"
+            rec.behaved = (rec.stop_s is not None and rec.moved_while_halted == 0) if took_over else None
+            rec.note += "" if took_over else f" no take-over within {sc.recover_timeout_s} s: killed anyway"
+        if kind == "kill_robot":
+            ev.refresh()
+            n = bisect.bisect_right(ev.times["episode"], t)
+            before = [(s, w) for s, w in zip(ev.episode_seeds[:n], ev.episode_wall[:n], strict=True) if s >= 0]
+            after = ev.acks(t, float("inf"))
+            rec.behaviour = "the episode the robot restart interrupted runs again"
+            rec.interrupted = before[-1] if before else None
+            rec.rerun = bool(before and after and after[0] == before[-1][0])
         ends_after = self._ends()
         if ends_before is not None and ends_after is not None and list(ends_after[:len(ends_before)]) != list(
                 ends_before):
@@ -269,13 +302,17 @@ class SoakRun:
             rec.note += f" committed episodes changed: {list(ends_before)} -> {list(ends_after)}"
         return rec
 
-    def _commanding(self) -> bool:
-        """The actor is mid-episode: its last command is recent and came after its last reset."""
+    def _commanding(self, steps_left: int = 0) -> bool:
+        """The actor is mid-episode: its last command is recent and came after its last reset; with ``steps_left``,
+        at most ``task.max_steps - steps_left`` commands of the episode have been seen."""
         ev = self.events
         ev.refresh()
         now = time.monotonic()
         last = {k: max(ev.times[k], default=-1.0) for k in ("cmd", "reset", "episode")}
-        return last["cmd"] > max(last["reset"], last["episode"]) and now - last["cmd"] < 0.2
+        start = max(last["reset"], last["episode"])
+        if not (last["cmd"] > start and now - last["cmd"] < 0.2):
+            return False
+        return not steps_left or ev.count("cmd", start, now + 1.0) <= self.cfg.task.max_steps - steps_left
 
     def _between_episodes(self, t: float) -> bool:
         """The actor was resetting at ``t``: its last command came before its last reset request / acknowledgement
@@ -374,10 +411,36 @@ class SoakRun:
                      "disk_full": disk, "allowed": 1 + 2 * disk}
             r.in_progress_lost += life["lost"]
         r.actor_lives = self._lives
+        self._judge_reruns(r)
         ev, limit = self.events, self.cfg.robot.max_command_age_s
         r.commands, r.executed, r.max_command_age_s = len(ev.cmd_ages), len(ev.times["exec"]), ev.max_exec_age
+        r.executed_twice = ev.replayed_executions()
         r.stale_on_wire = sum(a > limit for a in ev.cmd_ages) if limit else 0
         r.disk = self.mounted or "injected ENOSPC (recorder hook)"
+
+
+    def _judge_reruns(self, r) -> None:
+        """Each robot kill's interrupted episode (seed s, acknowledged at wall time w): it either had finished before
+        the kill (committed with a start before it) or it was acknowledged again after the restart; not both."""
+        from robot_rl.data.layout import EpisodeSource
+        from robot_rl.data.replay_store import ReplayStore
+
+        try:
+            with ReplayStore.open(self.store_path, "r") as store:
+                meta = store.meta()
+        except Exception:  # verify has said why
+            return
+        policy = [(int(s), float(w)) for s, w, src in zip(meta["seed"], meta["wall_start"], meta["source"],
+                                                         strict=True) if int(src) == int(EpisodeSource.policy)]
+        for f in r.faults:
+            if f.kind != "kill_robot" or f.interrupted is None:
+                continue
+            seed, acked = f.interrupted
+            finished = any(s == seed and acked - 2.0 <= w < f.at_wall for s, w in policy)
+            f.behaved = f.rerun != finished
+            f.note += (f" episode (seed {seed}) had finished before the kill" if finished else
+                       f" the interrupted episode (seed {seed}) ran again" if f.rerun else
+                       f" the interrupted episode (seed {seed}) did NOT run again")
 
 
 def _shm_files() -> int:

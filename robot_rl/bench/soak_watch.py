@@ -27,8 +27,10 @@ class EventLog:
         self._pos = 0
         self._partial = ""
         self.times: dict[str, list[float]] = {k: [] for k in ("cmd", "exec", "moved", "state", "halted", "episode",
-                                                              "reset")}
+                                                              "reset", "intervening")}
         self.halted: list[bool] = []  # value of each "halted" event
+        self.intervening: list[bool] = []  # value of each "intervening" event
+        self.exec_sends: list[int] = []  # signed send time of each executed command (-1: none)
         self.episode_seeds: list[int] = []  # seed of each "episode" event
         self.episode_wall: list[float] = []
         self.cmd_ages: list[float] = []  # per command on the wire (the robot refuses the stale ones)
@@ -53,8 +55,11 @@ class EventLog:
                 self.cmd_ages.append(float(e["age"]))
             elif k == "exec":
                 self.max_exec_age = max(self.max_exec_age, float(e["age"]))
+                self.exec_sends.append(int(e.get("send", -1)))
             elif k == "halted":
                 self.halted.append(bool(e["v"]))
+            elif k == "intervening":
+                self.intervening.append(bool(e["v"]))
             elif k == "episode":
                 self.episode_seeds.append(int(e["seed"]))
                 self.episode_wall.append(float(e["w"]))
@@ -81,6 +86,22 @@ class EventLog:
             if not self.halted[i]:
                 return ts[i]
         return None
+
+    def replayed_executions(self) -> int:
+        """Commands the robot executed more than once (the same signed send time echoed twice)."""
+        sends = [x for x in self.exec_sends if x >= 0]
+        return len(sends) - len(set(sends))
+
+    def value_at(self, kind: str, t: float) -> bool | None:
+        """The last value of a boolean topic (``halted``, ``intervening``) received at or before ``t``."""
+        values = {"halted": self.halted, "intervening": self.intervening}[kind]
+        i = bisect.bisect_right(self.times[kind], t)
+        return values[i - 1] if i else None
+
+    def acks(self, lo: float, hi: float) -> list[int]:
+        """Seeds of the episode acknowledgements received in (lo, hi) (monotonic), -1 (a robot starting) left out."""
+        ts = self.times["episode"]
+        return [s for s in self.episode_seeds[bisect.bisect_right(ts, lo):bisect.bisect_left(ts, hi)] if s >= 0]
 
     def seeds_between(self, lo_wall: float, hi_wall: float) -> set[int]:
         """Seeds of the episodes acknowledged in that wall-clock window (not -1: a robot node announcing its start)."""
@@ -147,6 +168,11 @@ class ResourceSampler:
             for name, pid in self.pids().items():
                 if pid is not None and (s := proc_sample(pid)) is not None:
                     self.samples.setdefault((name, pid), []).append((time.monotonic(), *s))
+
+    def tracked_s(self, name: str, pid: int) -> float:
+        """How long this incarnation has been sampled (0 before its first sample)."""
+        rows = self.samples.get((name, pid))
+        return rows[-1][0] - rows[0][0] if rows else 0.0
 
     def growth(self, min_track_s: float, warmup_s: float = 0.0) -> list[Growth]:
         """Per incarnation: samples of its first ``warmup_s`` (start-up: imports, models, first render) dropped;

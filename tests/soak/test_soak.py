@@ -6,6 +6,7 @@ Each property the soak measures is asserted here on the report it writes, so a f
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,17 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
         f"actor death -> arm halted took {stops} s (watchdog {cfg.robot.watchdog_s} s, limit {stop_limit})"
 
     assert r["max_command_age_s"] <= cfg.robot.max_command_age_s + sc.age_slack_s, "the robot acted on stale data"
-    assert r["commands"] > 0 and 0 < r["executed"] <= r["commands"] and r["episodes_committed"] > 0
+    # Commands on the wire and their echoes are counted by one observer that may miss some of either (reliable,
+    # keep last 1), so the counts are not compared; the echo's signed send time says which command ran.
+    assert r["commands"] > 0 and r["executed"] > 0 and r["episodes_committed"] > 0
+    assert r["executed_twice"] == 0, "the robot executed a command twice"
+
+    robot_kills = [f for f in faults if f["kind"] == "kill_robot"]
+    assert all(f["behaved"] for f in robot_kills) and any(f["rerun"] for f in robot_kills), \
+        f"a robot restart mid-episode must make the actor run that episode again: {robot_kills}\n{context}"
+    teleop_kills = [f for f in faults if f["kind"] == "kill_teleop"]
+    assert all(f["behaved"] is not False for f in teleop_kills) and any(f["behaved"] for f in teleop_kills), \
+        f"the teleop node killed during a take-over must leave the arm holding: {teleop_kills}\n{context}"
     assert r["committed_lost"] == 0, "an episode committed before a fault was lost or changed"
     for life in r["actor_lives"]:
         assert life["lost"] <= life["allowed"] == 1 + 2 * life["disk_full"], \
@@ -60,12 +71,16 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
     assert r["verify_ok"], f"store does not verify: {r['verify_problems']}"
 
     assessed = [g for g in r["growth"] if g["assessed"]]
-    assert "soak_observer" in {g["node"] for g in assessed} and len(assessed) >= 4, \
-        f"too few long-lived processes to judge growth: {[(g['node'], g['lifetime_s']) for g in r['growth']]}"
+    kinds_run = {g["node"] for g in r["growth"]}
+    assert kinds_run >= {"camera", "robot", "teleop", "actor", "learner", "soak_observer", "soak_relay"}, kinds_run
+    lives = [(g["node"], round(g["lifetime_s"])) for g in r["growth"]]
+    assert {g["node"] for g in assessed} == kinds_run, f"a process kind no incarnation of which was judged: {lives}"
     for g in assessed:
         assert g["rss_growth_mb"] <= sc.rss_growth_mb and g["fd_growth"] <= sc.fd_growth, f"resource growth: {g}"
     assert not r["unplanned_exits"], "a node died by itself (a full disk must not end the actor either)"
     assert any("the actor held (no commands) and kept running" in f["note"] for f in faults if f["kind"] == "disk_full")
+    # As root (CI) the store's own file system is really filled; the recorder's ENOSPC hook only stands in without.
+    assert ("loop-mounted" in r["disk"]) == (os.geteuid() == 0), f"disk_full ran as: {r['disk']}"
 
     assert r["ok"] and not r["violations"], r["violations"]
     table = json.loads(write_report(result, out).read_text())  # what robot-rl bench soak prints and writes

@@ -29,22 +29,53 @@ def test_event_log_reads_incrementally_and_answers_queries(tmp_path):
     path = tmp_path / "events.jsonl"
     lines = [{"t": 1.0, "k": "cmd", "age": 0.05}, {"t": 2.0, "k": "halted", "v": False},
              {"t": 3.0, "k": "halted", "v": True}, {"t": 3.5, "k": "moved"}, {"t": 4.0, "k": "cmd", "age": 0.9},
-             {"t": 4.1, "k": "exec", "age": 0.3}, {"t": 4.4, "k": "episode", "seed": -1, "w": 99.5},
-             {"t": 4.5, "k": "episode", "seed": 7, "w": 100.0}]
+             {"t": 4.1, "k": "exec", "age": 0.3, "send": 11}, {"t": 4.4, "k": "episode", "seed": -1, "w": 99.5},
+             {"t": 4.5, "k": "episode", "seed": 7, "w": 100.0}, {"t": 4.6, "k": "intervening", "v": True},
+             {"t": 4.7, "k": "exec", "age": 0.1, "send": 12}, {"t": 4.8, "k": "exec", "age": 0.1, "send": 11}]
     text = "".join(json.dumps(x) + "\n" for x in lines)
     path.write_text(text[:-10])  # the last line is half written
     log = EventLog(path)
     log.refresh()
-    assert log.cmd_ages == [0.05, 0.9] and log.episode_seeds == [-1]
+    assert log.cmd_ages == [0.05, 0.9] and log.exec_sends == [11, 12], "the half-written echo waits"
     with open(path, "a") as f:
         f.write(text[-10:])
     log.refresh()
-    assert log.episode_seeds == [-1, 7] and log.seeds_between(99.0, 101.0) == {7}, "-1: a robot node started"
+    assert log.exec_sends == [11, 12, 11] and log.episode_seeds == [-1, 7]
+    assert log.seeds_between(99.0, 101.0) == {7}, "-1: a robot node started"
     assert not log.seeds_between(0, 1)
     assert log.first("cmd", 1.0) == 4.0 and log.first("cmd", 4.0) is None
     assert log.first_halt(0.0) == 3.0 and log.first_halt(3.0) is None
     assert log.count("moved", 3.0, 4.0) == 1 and log.count("moved", 3.6, 4.0) == 0
     assert log.max_exec_age == pytest.approx(0.3), "the age that counts is of what the robot executed"
+    assert log.replayed_executions() == 1, "send time 11 was executed twice"
+    assert log.value_at("intervening", 4.5) is None and log.value_at("intervening", 4.6) is True
+    assert log.value_at("halted", 2.5) is False and log.value_at("halted", 9.0) is True
+    assert log.acks(0.0, 5.0) == [7] and log.acks(4.5, 5.0) == []
+
+
+class _Sup:
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+
+    def pid(self, name: str) -> int | None:
+        return self.pids.get(name)
+
+
+def test_a_kill_waits_until_its_target_lived_long_enough_to_judge():
+    """Kills are deferred (other faults first) until the incarnation they end has been sampled warmup + track."""
+    from robot_rl.bench.soak_run import SoakRun
+
+    run = SoakRun.__new__(SoakRun)  # only the schedule's choice: no graph
+    run.sc = load_config(["bench.soak.warmup_s=10", "bench.soak.min_track_s=20", "bench.soak.sample_s=1"]).bench.soak
+    run.sup = _Sup({"robot": 1, "actor": 2})
+    run.sampler = ResourceSampler(lambda: {}, 1.0)
+    run.sampler.samples = {("robot", 1): [(0.0, 1.0, 1), (40.0, 1.0, 1)], ("actor", 2): [(0.0, 1.0, 1), (5.0, 1, 1)]}
+    order = ["kill_actor", "kill_robot", "pause"]
+    assert run._next_fault(order) == "kill_robot" and order == ["kill_actor", "pause"], "robot: 40 s >= 31 s"
+    assert run._next_fault(order) == "pause" and order == ["kill_actor"]
+    assert run._next_fault(order) is None and order == ["kill_actor"], "actor: only 5 s of samples"
+    run.sampler.samples[("actor", 2)].append((31.0, 1.0, 1))
+    assert run._next_fault(order) == "kill_actor" and not order
 
 
 def test_growth_compares_early_and_late_samples_of_each_incarnation():
@@ -159,10 +190,16 @@ def test_judge_names_each_broken_property_and_the_table_sums_up():
                      actor_lives=[life | {"lost": 2}], growth=[growth | {"rss_growth_mb": 500.0}], verify_ok=False,
                      verify_problems=["data/action: bad chunk"], max_command_age_s=3.0, committed_lost=1,
                      learner_resumes=[{"checkpoint_floor": 100, "resumed_at": 0}],
-                     unplanned_exits=["node camera died (signal 11)", "node actor died (exit code 1) during disk_full"])
+                     unplanned_exits=["node camera died (signal 11)", "node actor died (exit code 1) during disk_full"],
+                     executed_twice=3)
+    bad.faults.append(FaultRecord("kill_robot", "robot", 20.0, survived=True, behaved=False,
+                                  behaviour="the interrupted episode runs again", note=" seed 4 did NOT run again"))
+    bad.growth.append(growth | {"node": "camera", "assessed": False})
     judge(bad, cfg)
     text = "\n".join(bad.violations)
     for expected in ("no command within", "arm halted after 5.0", "moved 2x while halted", "3.000 s old",
                      "1 committed episodes lost", "lost 2 episodes", "did not resume", "does not verify",
-                     "grew 500.0 MB", "node camera died", "during disk_full"):
+                     "grew 500.0 MB", "node camera died", "during disk_full", "3 commands were executed more than once",
+                     "expected 'the interrupted episode runs again': seed 4 did NOT run again",
+                     "no incarnation of camera lived"):
         assert expected in text, f"{expected!r} not in {bad.violations}"

@@ -42,6 +42,16 @@ def _parts(msg: JointState, send_ns: int) -> tuple[bytes, ...]:
             np.asarray(msg.velocity, dtype="<f8").tobytes(), np.asarray(msg.effort, dtype="<f8").tobytes())
 
 
+def send_ns(msg: JointState) -> int:
+    """The signed send time a command (or its ``/robot/executed`` echo) carries; -1 when it has none. Not a check:
+    :class:`CommandGuard` verifies; this only reads which command a message is."""
+    frame = msg.header.frame_id
+    try:
+        return int(frame[len(PREFIX):].split(":")[0]) if frame.startswith(PREFIX) else -1
+    except ValueError:
+        return -1
+
+
 class CommandSigner:
     """The actor's side: stamps ``header.frame_id`` with the send time and the tag."""
 

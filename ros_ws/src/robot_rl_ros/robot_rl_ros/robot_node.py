@@ -10,7 +10,8 @@ the watchdog. So is a command computed from an observation older than ``robot.ma
 arrives (the actor checks freshness before it acts, but can be paused or backlogged after that check).
 
 Every executed command is echoed, as clipped, on ``/robot/executed`` (stamped with the observation it acted
-on), so what the arm actually did is on the wire. On start the node announces episode -1 on ``/robot/episode``:
+on; ``frame_id`` repeats the command's signature field, so its send time says which command ran), so what the arm
+actually did is on the wire. On start the node announces episode -1 on ``/robot/episode``:
 an actor mid-episode learns that the robot (and, in sim, the world) restarted under it."""
 
 from __future__ import annotations
@@ -178,7 +179,9 @@ class RobotNode(Node):
             return
         self.executed += 1
         self.watchdog.feed()
-        self.pub_executed.publish(action_to_msg(sent.action, stamp))
+        echo = action_to_msg(sent.action, stamp)
+        echo.header.frame_id = msg.header.frame_id  # which command ran (its signed send time), for whoever audits
+        self.pub_executed.publish(echo)
         if self.halted:
             self._set_halted(False)
         outcome = self.arm.outcome()

@@ -4,9 +4,11 @@ rclpy, so these run as processes of their own.
 
 ``python -m robot_rl_ros.soak_nodes observer OUT.jsonl [overrides]``: appends one JSON line per event, each
 with ``t`` (CLOCK_MONOTONIC seconds at receipt: the same clock as the harness's ``time.monotonic()``):
-``{"k": "cmd", "age": s}`` per command on ``/robot/command`` (age: receipt minus the capture stamp the command was
-computed from, on the ROS clock), ``{"k": "exec", "age": s}`` per command the robot executed (``/robot/executed``,
-the same age), ``{"k": "halted", "v": bool}`` per ``/robot/halted`` sample, ``{"k": "moved"}``
+``{"k": "cmd", "age": s, "send": ns}`` per command on ``/robot/command`` (age: receipt minus the capture stamp the
+command was computed from, on the ROS clock; send: the actor's signed send time, unique per command),
+``{"k": "exec", "age": s, "send": ns}`` per command the robot executed (``/robot/executed``, the same age and
+send time), ``{"k": "halted", "v": bool}`` per ``/robot/halted`` sample, ``{"k": "intervening", "v": bool}``
+per ``/teleop/intervening`` sample (a human has taken over), ``{"k": "moved"}``
 when ``/robot/joint_states`` positions changed since the previous sample (at most once per ``MOVED_EVERY_S``),
 ``{"k": "state"}`` for the first joint state after a gap of ``STATE_GAP_S`` (a robot node back),
 ``{"k": "episode", "seed": n, "w": wall-clock s}`` per ``/robot/episode`` acknowledgement (an actor episode starts),
@@ -33,6 +35,7 @@ from std_msgs.msg import Bool, Int64
 
 from robot_rl.config import Config
 from robot_rl_ros import qos
+from robot_rl_ros.command_auth import send_ns
 from robot_rl_ros.conversions import stamp_to_ns
 from robot_rl_ros.node_util import now_ns, run_node
 
@@ -54,15 +57,17 @@ class SoakObserver(Node):
         self.create_subscription(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
         self.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
         self.create_subscription(Int64, qos.ROBOT_RESET, lambda m: self._emit("reset", seed=int(m.data)), qos.EVENTS)
+        self.create_subscription(Bool, qos.TELEOP_INTERVENING, lambda m: self._emit("intervening", v=bool(m.data)),
+                                 qos.LATCHED)
 
     def _emit(self, kind: str, **fields: object) -> None:
         self._out.write(json.dumps({"t": time.monotonic(), "k": kind, **fields}) + "\n")
 
     def on_command(self, msg: JointState) -> None:
-        self._emit("cmd", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9)
+        self._emit("cmd", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
 
     def on_executed(self, msg: JointState) -> None:
-        self._emit("exec", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9)
+        self._emit("exec", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
 
     def on_halted(self, msg: Bool) -> None:
         self._emit("halted", v=bool(msg.data))
