@@ -208,16 +208,16 @@ class SoakRun:
         target = {"pause": self.rng.choice(PAUSE_TARGETS)}.get(kind, kind.removeprefix("kill_"))
         if kind == "kill_learner":  # a checkpoint to resume from first
             wait_until(lambda: (self.learner_dir / "checkpoint.pt").exists(), sc.recover_timeout_s, poll_s=0.2)
+        learner_before = self._learner_records()  # read before the moment is awaited: the kill follows it at once
+        ends_before = self._ends()
         if kind == "kill_actor":  # mid-episode, so the watchdog's stop is what gets measured
             wait_until(self._commanding, sc.recover_timeout_s, poll_s=0.02)
         if kind == "kill_robot":  # mid-episode with steps to go: the actor must run that episode again
             wait_until(lambda: self._commanding(steps_left=STEPS_LEFT), sc.recover_timeout_s, poll_s=0.02)
         took_over = False
         if kind == "kill_teleop":  # during a take-over: the arm must hold until a new teleop node says who drives
-            took_over = bool(wait_until(lambda: (ev.refresh(), ev.value_at("intervening", time.monotonic()))[1],
-                                        sc.recover_timeout_s, poll_s=0.02))
-        learner_before = self._learner_records()
-        ends_before = self._ends()
+            took_over = bool(wait_until(lambda: self._commanding(steps_left=STEPS_LEFT) and ev.value_at(
+                "intervening", time.monotonic()), sc.recover_timeout_s, poll_s=0.02))
         t = time.monotonic()
         rec = FaultRecord(kind, target, at_s=t - t0, at_wall=time.time())
         grace = 0.0
@@ -284,9 +284,11 @@ class SoakRun:
             rec.recover_s = t_cmd - t
         rec.survived = t_cmd is not None
         if kind == "kill_teleop":
-            rec.behaviour = "the arm holds after the teleop node dies during a take-over"
-            rec.behaved = (rec.stop_s is not None and rec.moved_while_halted == 0) if took_over else None
-            rec.note += "" if took_over else f" no take-over within {sc.recover_timeout_s} s: killed anyway"
+            rec.behaviour = "the arm halts and holds after the teleop node dies during a take-over"
+            if took_over:
+                self._judge_teleop_hold(rec, t)
+            else:
+                rec.note += f" no take-over within {sc.recover_timeout_s} s: killed anyway"
         if kind == "kill_robot":
             ev.refresh()
             n = bisect.bisect_right(ev.times["episode"], t)
@@ -301,6 +303,21 @@ class SoakRun:
             self.report.committed_lost += len(ends_before)
             rec.note += f" committed episodes changed: {list(ends_before)} -> {list(ends_after)}"
         return rec
+
+    def _judge_teleop_hold(self, rec: FaultRecord, t: float) -> None:
+        """The human's last command goes stale (``teleop.spacemouse.max_age_s``), the actor holds, the watchdog
+        halts the arm; it must not move until commands come again (the new teleop node says nobody intervenes)."""
+        ev, limit = self.events, (self.cfg.teleop.spacemouse.max_age_s + self.cfg.robot.watchdog_s
+                                  + self.sc.stop_slack_s)
+        halt = wait_until(lambda: (ev.refresh(), ev.first_halt(t))[1], t + limit + 1.0 - time.monotonic(), 0.02)
+        if halt is None or halt - t > limit:
+            rec.behaved = False
+            rec.note += f" no halt within {limit:.2f} s of the kill (first: {None if halt is None else halt - t})"
+            return
+        back = wait_until(lambda: (ev.refresh(), ev.first("cmd", halt))[1], self.sc.recover_timeout_s, 0.05)
+        rec.stop_s, rec.recover_s = halt - t, None if back is None else back - t
+        rec.moved_while_halted = ev.count("moved", halt, back if back is not None else time.monotonic())
+        rec.behaved = rec.moved_while_halted == 0 and back is not None
 
     def _commanding(self, steps_left: int = 0) -> bool:
         """The actor is mid-episode: its last command is recent and came after its last reset; with ``steps_left``,

@@ -92,9 +92,11 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
 
 @pytest.mark.timeout(1200)
 def test_soak_short(tmp_path):
-    """Every fault kind once or more in 4 minutes of faults (about 5 minutes with start-up)."""
+    """Every fault kind once or more in 4 minutes of faults (about 5 minutes with start-up). The schedule's seed is
+    ``ROBOT_RL_SOAK_SEED`` (default 0), so other schedules can be tried with the same assertions."""
+    seed = int(os.environ.get("ROBOT_RL_SOAK_SEED", "0"))
     run_and_check(tmp_path, ["bench.soak.minutes=4", "bench.soak.gap_min_s=2", "bench.soak.gap_max_s=6",
-                             "bench.soak.min_track_s=60"])
+                             "bench.soak.min_track_s=60", f"bench.soak.seed={seed}"])
 
 
 @pytest.mark.slow
