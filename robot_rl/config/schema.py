@@ -627,7 +627,9 @@ TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause",
 class SpaceMouseConfig:
     """The 3Dconnexion SpaceMouse: axes in [-1, 1] after ``deadband`` (values below it read 0, the rest
     rescaled so output starts at 0) and scaling, so a full push is a full action. ``device`` is a
-    pyspacemouse device name ("" = the first one found). Button indices for gripper toggle and take-over."""
+    pyspacemouse device name ("" = the first one found). Button indices for gripper toggle and take-over.
+    ``fake_hid_socket``: a Unix socket path; when set, no real device is opened: a fake HID device reads raw
+    reports sent to that socket (:mod:`robot_rl.hardware.fake_hid`; tests and demos without a SpaceMouse)."""
 
     device: str = ""
     deadband: float = 0.1
@@ -638,6 +640,7 @@ class SpaceMouseConfig:
     reconnect_s: float = 1.0
     button_gripper: int = 0
     button_takeover: int = 1
+    fake_hid_socket: str = ""
 
     def validate(self, key: str) -> None:
         _check(0 <= self.deadband < 1, f"{key}.deadband", f"must be in [0, 1), got {self.deadband}")
@@ -648,6 +651,8 @@ class SpaceMouseConfig:
         _check(self.reconnect_s > 0, f"{key}.reconnect_s", "must be > 0")
         _check(self.button_gripper != self.button_takeover, f"{key}.button_gripper/button_takeover",
                "must be different buttons")
+        _check(len(self.fake_hid_socket.encode()) < 108, f"{key}.fake_hid_socket",
+               "a Unix socket path must be shorter than 108 bytes")
 
 
 @dataclass

@@ -11,8 +11,10 @@ thread stops the arm when commands stop arriving; reflex errors are recovered au
 No call here can block for ever. libfranka waits for some replies with no deadline (connect, error
 recovery, stop, gripper commands), so franky runs in a child process (:mod:`robot_rl.hardware.franka_worker`,
 reached through :mod:`robot_rl.hardware.franka_link`) and every call into it has a deadline; a gripper
-command has one too (``gripper_timeout_s``). The state is a read of memory the worker updates every few
-ms (so ``read_state`` runs at thousands of Hz); if updates stop, it waits ``call_timeout_s``. When a
+command has one too (``gripper_timeout_s``), and so has the gripper's state stream (``call_timeout_s``:
+libfranka's gripper connection never recovers from a lost one). The state is a read of memory the worker
+updates every few ms (so ``read_state`` runs at thousands of Hz); if updates stop, it waits ``call_timeout_s``
+(a blocked gripper read stalls no other thread: franky releases the GIL while libfranka waits). When a
 deadline passes the driver records the fault, kills that process, which drops the FCI connection and so
 stops the arm (a real FR3 stops when its connection is lost; it is first told to stop where it still
 can be), and raises :class:`DeviceFaultError`; ``connect()`` starts afresh.
@@ -127,7 +129,7 @@ class FrankaRobot(Robot):
         for a sample newer than the last command (a few ms) or, if samples stop, until call_timeout_s."""
         v = self._sample()
         errors = tuple(n for n, bit in zip(self._names["errors"], v[fw.ERRORS:], strict=False) if bit)
-        self._check_gripper_deadline(v)
+        self._check_gripper(v)
         x, y, z, w = v[fw.QUAT]
         quat = np.array([w, x, y, z]) * (1.0 if w >= 0 else -1.0)
         width = v[fw.G_WIDTH] if time.monotonic() - v[fw.G_WIDTH_STAMP] < WIDTH_MAX_AGE_S else math.nan
@@ -253,16 +255,25 @@ class FrankaRobot(Robot):
         self._link.kill()
         return DeviceFaultError(self._fault)
 
-    def _check_gripper_deadline(self, v: np.ndarray) -> None:
-        op = fw.GRIPPER_OPS[int(v[fw.G_BUSY_OP])]
-        if not op or time.monotonic() - v[fw.G_BUSY_SINCE] <= self.gripper_timeout_s:
+    def _check_gripper(self, v: np.ndarray) -> None:
+        """Gripper faults the arm's state does not show: a command with no answer within gripper_timeout_s, or no
+        gripper state for call_timeout_s. The latter does not heal: after its 1 s UDP timeout libfranka's gripper
+        connection fails every later read and command, so the width would read NaN for ever and no grasp run."""
+        if (what := self._gripper_fault(v, time.monotonic())) is None:
             return
-        what = f"the gripper's {op} got no answer within {self.gripper_timeout_s:g} s"
         try:  # the arm's side still answers: stop it before dropping the connection
             self._call("stop", what="stop after a gripper fault")
         except DeviceError as exc:
             log.warning("Franka stop after gripper fault: %s", exc)
         raise self._fail(what)
+
+    def _gripper_fault(self, v: np.ndarray, now: float) -> str | None:
+        op = fw.GRIPPER_OPS[int(v[fw.G_BUSY_OP])]
+        if op and now - v[fw.G_BUSY_SINCE] > self.gripper_timeout_s:
+            return f"the gripper's {op} got no answer within {self.gripper_timeout_s:g} s"
+        if now - v[fw.G_WIDTH_STAMP] > self.call_timeout_s:
+            return f"no gripper state for {now - v[fw.G_WIDTH_STAMP]:.1f} s (libfranka lost the gripper connection)"
+        return None
 
     def _check_reachable(self) -> None:
         try:
@@ -329,8 +340,8 @@ class FrankaRobot(Robot):
         return None
 
     def _watch(self) -> None:
-        """Stops the arm when commands stop arriving, and puts the deadline on a gripper command even
-        when nobody reads the state."""
+        """Stops the arm when commands stop arriving, and puts the deadlines on the gripper (a command, its
+        state) even when nobody reads the state."""
         period = self.watchdog.timeout_s / 5.0
         while not self._stop.wait(period):
             if self.watchdog.check():
@@ -339,8 +350,7 @@ class FrankaRobot(Robot):
                 self.faults.append(FaultRecord(time.monotonic(), "watchdog: commands stopped arriving", (), True))
                 self.stop()
             block = self._link.state  # a glance at the shared state: a torn read only delays this by one period
-            if (block is not None and block[fw.G_BUSY_OP] and self._fault is None
-                    and time.monotonic() - block[fw.G_BUSY_SINCE] > self.gripper_timeout_s):
+            if block is not None and self._fault is None and self._gripper_fault(block, time.monotonic()):
                 try:
                     self.read_state()  # fresh status: raises (and stops the arm) if it is still stuck
                 except DeviceError as exc:

@@ -54,8 +54,8 @@ class FrankySimPeer:
 
     def mute(self, what: str, timeout_s: float = 5.0) -> None:
         """Stop answering: ``"gripper"`` drops gripper replies (the commands still run), ``"robot"`` leaves
-        the arm's commands unread (state still streams), ``"state"`` stops the state packets; ``"none"``
-        answers again."""
+        the arm's commands unread (state still streams), ``"state"`` stops the state packets,
+        ``"gripper_state"`` only the gripper's; ``"none"`` answers again."""
         line = "unmute" if what == "none" else f"mute {what}"
         self._send(line)
         self._expect(f"ACK {line}", timeout_s)

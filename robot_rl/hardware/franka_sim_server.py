@@ -8,10 +8,11 @@ with an error flag until the client calls automatic error recovery, as a real ar
 stop answering, to test the driver's deadlines: ``mute gripper`` executes gripper commands but never
 replies (what franky-sim itself does to a gripper command that a second one preempts); ``mute robot``
 leaves the arm's TCP commands unread (a controller that hangs) while state still streams over UDP;
-``mute state`` stops the arm's and the gripper's UDP state packets.
+``mute state`` stops the arm's and the gripper's UDP state packets, ``mute gripper_state`` only the gripper's
+(after libfranka's 1 s UDP timeout its gripper connection fails every later read and command).
 
 Protocol on stdin/stdout, one line each: prints ``READY <host>`` once listening; ``reflex`` ->
-``ACK reflex``; ``mute gripper`` / ``mute robot`` / ``mute state`` / ``unmute`` -> ``ACK <the same>``; ``status`` ->
+``ACK reflex``; ``mute <one of MUTABLE>`` / ``unmute`` -> ``ACK <the same>``; ``status`` ->
 ``STATUS <mode> <recoveries> <control> <client>`` (mode ``ok``/``reflex``; control: the arm's control
 mode, e.g. ``IDLE``; client ``yes``/``no``: whether a libfranka client is connected); ``quit`` (or EOF)
 stops it.
@@ -34,6 +35,7 @@ from franky_sim.mujoco_simulator import MujocoSimulator
 # Index of ``joint_reflex`` in libfranka's ``franka::Errors`` array (errors.h, 0.21).
 JOINT_REFLEX_ERROR = 6
 N_ERRORS = 41
+MUTABLE = ("gripper", "gripper_state", "robot", "state")  # what ``mute <it>`` silences (a ``<it>_muted`` flag)
 
 
 class FaultInjectingServer(FrankaRobotServer):
@@ -47,6 +49,7 @@ class FaultInjectingServer(FrankaRobotServer):
         self.recoveries = 0
         self.robot_muted = False
         self.gripper_muted = False
+        self.gripper_state_muted = False
         self.state_muted = False
 
     def mute_gripper_replies(self) -> None:
@@ -73,6 +76,12 @@ class FaultInjectingServer(FrankaRobotServer):
         self._post_process_commands()
         if self.gripper_server is not None:
             self.gripper_server.process_commands()
+
+    def send_state(self) -> None:
+        if self.gripper_state_muted:
+            super(FrankaRobotServer, self).send_state()  # the arm's state packet only
+        else:
+            super().send_state()
 
     def request_reflex(self) -> None:
         with self._lock:
@@ -161,8 +170,8 @@ def serve(host: str, realtime: float) -> None:
             if cmd == "reflex":
                 server.request_reflex()
                 print("ACK reflex", flush=True)
-            elif cmd in ("mute gripper", "mute robot", "mute state", "unmute"):
-                for what in ("gripper", "robot", "state"):
+            elif cmd == "unmute" or cmd in (f"mute {what}" for what in MUTABLE):
+                for what in MUTABLE:
                     flag = f"{what}_muted"
                     setattr(server, flag, cmd == f"mute {what}" or (getattr(server, flag) and cmd != "unmute"))
                 print(f"ACK {cmd}", flush=True)

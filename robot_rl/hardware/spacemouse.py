@@ -5,7 +5,8 @@ parse every report, and keeps only the newest :class:`TwistSample`: deadband and
 config turn raw axes into an action-scaled twist in [-1, 1] (right-handed, z up: pyspacemouse's
 ``HID_Z_UP`` convention). Unplugging is reported (``status``) and the thread reopens the device when it
 is back; readers see stale samples in the meantime (:meth:`latest` raises). The HID device itself is
-pluggable (``hid_devices``) so tests feed raw reports through a fake at the HID-read boundary.
+pluggable (``hid_devices``, or ``teleop.spacemouse.fake_hid_socket`` from another process) so tests feed raw
+reports through a fake at the HID-read boundary.
 """
 
 from __future__ import annotations
@@ -43,12 +44,24 @@ def default_hid_devices() -> list:
     return list(require("easyhid", "teleop").Enumeration().find())
 
 
-class SpaceMouse:
-    """Lifecycle: ``start()`` (opens the device; raises if none) ... ``stop()``, or a context manager."""
+def hid_devices_for(cfg: SpaceMouseConfig) -> Callable[[], list]:
+    """The HID enumeration ``cfg`` asks for: the real devices (hidapi), or with ``fake_hid_socket`` set, one
+    :class:`~robot_rl.hardware.fake_hid.SocketHIDDevice` fed raw reports through that socket."""
+    if not cfg.fake_hid_socket:
+        return default_hid_devices
+    from robot_rl.hardware.fake_hid import SocketHIDDevice
 
-    def __init__(self, cfg: SpaceMouseConfig, hid_devices: Callable[[], list] = default_hid_devices) -> None:
+    device = SocketHIDDevice(cfg.fake_hid_socket)
+    return lambda: [device]
+
+
+class SpaceMouse:
+    """Lifecycle: ``start()`` (opens the device, raising if none, and takes the first sample) ... ``stop()``, or
+    a context manager."""
+
+    def __init__(self, cfg: SpaceMouseConfig, hid_devices: Callable[[], list] | None = None) -> None:
         self.cfg = cfg
-        self._hid_devices = hid_devices
+        self._hid_devices = hid_devices or hid_devices_for(cfg)
         self._mouse = None
         self._latest: TwistSample | None = None
         self._reports = 0
@@ -61,6 +74,7 @@ class SpaceMouse:
 
     def start(self) -> SpaceMouse:
         self._open()
+        self._drain()  # a first sample before returning: latest() right after start() is not "no data yet"
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="spacemouse", daemon=True)
         self._thread.start()

@@ -131,8 +131,10 @@ def test_whole_graph_in_sim(tmp_path, probe):
 
 @pytest.mark.slow
 def test_graph_with_the_simulated_human(tmp_path):
-    """``robot-rl up sim`` as shipped (teleop node = the simulated human) ends by itself after ros.episodes; the
-    untrained policy drifts, so the simulated human takes over in the recorded episodes."""
+    """``robot-rl up sim`` as shipped (teleop node = the simulated human, learner included) ends by itself after
+    ros.episodes; the untrained policy drifts, so the simulated human takes over in the recorded episodes. The
+    take-over itself (events, executed commands, intervened rows, hand-back) is checked in the default suite by
+    tests/ros/test_teleop_node.py, on a smaller graph."""
     overrides = [*tiny_setup(tmp_path, demos=2), "ros.episodes=2"]
     result = subprocess.run([sys.executable, "-m", "robot_rl.cli.main", "up", "sim", *overrides], capture_output=True,
                             text=True, timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
@@ -238,6 +239,24 @@ def test_state_that_stops_arriving_faults_within_the_deadline(real_cfg, franky_s
         wait_for(lambda: not franky_sim.details()[3], 5.0, "franky-sim: client gone")
         robot.connect()
         assert robot.read_state().mode == "Idle"
+
+
+def test_gripper_state_that_stops_arriving_faults_within_the_deadline(real_cfg, franky_sim, muted):
+    """libfranka's gripper connection never recovers from a lost state stream (every later read and command
+    fails): the width reads NaN, then the driver faults naming the gripper, while the arm's state kept streaming
+    (a gripper read blocked in libfranka stalls no other thread), instead of serving a dead gripper for ever."""
+    with FrankaRobot(dataclasses.replace(real_cfg.robot, ip=franky_sim.host), call_timeout_s=3.0) as robot:
+        robot.reset()
+        muted("gripper_state")
+        t0 = time.monotonic()
+        wait_for(lambda: math.isnan(robot.read_state().gripper_width), 3.0, "the width to read NaN")
+        with pytest.raises(DeviceFaultError, match=r"no gripper state for .* s \(libfranka lost the gripper"):
+            wait_for(lambda: robot.read_state() and False, 10.0, "a fault")  # the arm's state is fresh meanwhile
+        assert time.monotonic() - t0 < 3.0 + 2.0 and not robot.connected
+        muted("none")
+        wait_for(lambda: not franky_sim.details()[3], 5.0, "franky-sim: client gone")
+        robot.connect()  # a fresh gripper connection
+        assert robot.read_state().gripper_width > 0.075
 
 
 def test_connect_to_a_controller_that_never_answers_fails_in_time(real_cfg, franky_sim, muted):

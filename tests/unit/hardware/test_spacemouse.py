@@ -76,3 +76,19 @@ def test_no_device_names_the_fix(sm_cfg):
 def test_deadband_is_continuous_and_reaches_one():
     x = np.array([-1.0, -0.1, -0.05, 0.0, 0.05, 0.1, 0.55, 1.0])
     np.testing.assert_allclose(apply_deadband(x, 0.1), [-1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 1.0])
+
+
+def test_fake_hid_socket_in_the_config_feeds_reports_from_another_process(sm_cfg, tmp_path):
+    """``fake_hid_socket``: the SpaceMouse opens a fake device reading datagrams from that Unix socket (what the
+    teleop node's ROS test sends to); the socket exists while the device is open."""
+    from robot_rl.hardware.fake_hid import send_report
+
+    path = str(tmp_path / "hid.sock")
+    with SpaceMouse(dataclasses.replace(sm_cfg, fake_hid_socket=path)) as sm:
+        assert sm.status == "connected: SpaceNavigator"
+        send_report(path, axis_report(1, 0, FULL, 0))
+        send_report(path, button_report(0b01))
+        s = wait_for(lambda: (x := sm.latest(max_age_s=10.0)).reports >= 2 and x, 5.0, "two reports over the socket")
+        np.testing.assert_allclose(s.twist, [0.0, -1.0, 0.0, 0.0, 0.0, 0.0], atol=1e-6)  # HID y is toward the user
+        assert s.buttons == (1, 0)
+    assert not (tmp_path / "hid.sock").exists()
