@@ -8,6 +8,10 @@ Python's switch interval (5 ms by default) before a waiting thread gets it, so :
 lowers the process's interval to ``GIL_SWITCH_S``. A tick that overruns skips the deadlines it missed rather
 than bunching the next ticks (counted in ``missed``). Deadlines are on the monotonic clock; what ``step`` does
 with the time is its own business.
+
+The clock and the sleep are injectable (``clock``, ``sleep``; ``time.monotonic`` and a wait that :meth:`stop`
+interrupts by default), so a test drives the loop on a simulated clock and checks the rate, the skipping and
+the ``missed`` count exactly instead of against a loaded machine's scheduler.
 """
 
 from __future__ import annotations
@@ -24,11 +28,18 @@ KEPT_TICKS = 36_000  # an hour at 10 Hz: timing kept for reports, bounded for a 
 
 class ControlLoop:
     """Calls ``step()`` at ``hz`` in a thread until :meth:`stop` or until ``step`` raises (kept in ``error``;
-    ``on_error`` is told). ``periods_s`` holds the measured periods of the last ``KEPT_TICKS`` ticks."""
+    ``on_error`` is told). ``periods_s`` holds the measured periods of the last ``KEPT_TICKS`` ticks.
+
+    ``clock`` (seconds, monotonic) sets the deadlines and measures the periods; ``sleep(seconds)`` waits before
+    each deadline's final spin. The defaults are ``time.monotonic`` and a wait on the stop event (so
+    :meth:`stop` ends a sleep at once); an injected ``sleep`` is not interrupted by :meth:`stop`, which the loop
+    checks when it returns."""
 
     def __init__(self, hz: float, step: Callable[[], None], *, spin_s: float = 0.002,
-                 on_error: Callable[[BaseException], None] | None = None, name: str = "control-loop") -> None:
-        if hz <= 0:
+                 on_error: Callable[[BaseException], None] | None = None, name: str = "control-loop",
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] | None = None) -> None:
+        if not hz > 0:
             raise ValueError(f"control rate must be > 0, got {hz}")
         self.period = 1.0 / hz
         self.step, self.spin_s, self.on_error = step, min(spin_s, 0.5 / hz), on_error
@@ -36,6 +47,8 @@ class ControlLoop:
         self.periods_s: deque[float] = deque(maxlen=KEPT_TICKS)
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._clock = clock
+        self._sleep: Callable[[float], object] = self._stop.wait if sleep is None else sleep
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> ControlLoop:
@@ -54,12 +67,14 @@ class ControlLoop:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        deadline = time.monotonic() + self.period
+        clock = self._clock
+        deadline = clock() + self.period
         last = None
         while not self._stop.is_set():
-            if self._stop.wait(max(0.0, deadline - time.monotonic() - self.spin_s)):
+            self._sleep(max(0.0, deadline - clock() - self.spin_s))
+            if self._stop.is_set():
                 return
-            while (now := time.monotonic()) < deadline:
+            while (now := clock()) < deadline:
                 pass  # the last spin_s: on the CPU at the deadline instead of waiting to be scheduled
             if last is not None:
                 self.periods_s.append(now - last)
@@ -72,7 +87,7 @@ class ControlLoop:
                     self.on_error(exc)
                 return
             deadline += self.period
-            late = time.monotonic() - deadline
+            late = clock() - deadline
             if late > 0:  # overran one or more periods: skip them, keep the phase
                 skipped = int(late // self.period) + 1
                 self.missed += skipped

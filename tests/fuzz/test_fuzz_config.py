@@ -92,12 +92,19 @@ def _names(message: str, key: str) -> bool:
     return key in message or key.replace(".", "/") in message or (f"{head}." in message and last in message)
 
 
+def _key_of(item: str) -> str:
+    """The key an override sets (``+a.b=1`` -> ``a.b``); the whole text when it has no ``=``."""
+    return item.split("=", 1)[0].lstrip("+~").strip() if "=" in item else item.strip()
+
+
 def _check(items: list[str]) -> Config | None:
-    """Load; on failure assert the message is a ConfigError that says something (returned None)."""
+    """Load; on failure assert the message is a ConfigError naming one of the overrides (returned None)."""
     try:
         cfg = load_config(items)
     except ConfigError as exc:
-        assert str(exc).strip()
+        message = str(exc)
+        assert any(repr(item) in message or (_key_of(item) and _names(message, _key_of(item))) for item in items), \
+            f"{items!r} -> {message!r}"
         return None
     assert isinstance(cfg, Config)
     assert not _nan_keys(cfg), f"NaN accepted for {_nan_keys(cfg)}"

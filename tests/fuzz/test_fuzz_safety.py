@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from robot_rl.control.rotations import rotation_angle
-from robot_rl.control.safety import ACTION_DIM, ActionError, SafetyLimits, Watchdog, check_action
+from robot_rl.control.safety import ACTION_DIM, ACTION_NAMES, ActionError, SafetyLimits, Watchdog, check_action
 from robot_rl.graph.observation import ObservationBuffer, StaleObservation
 from robot_rl.rl.arbitration import arbitrate
 from tests.fuzz.conftest import fuzz
@@ -48,6 +48,16 @@ def limits(cfg) -> SafetyLimits:
     return SafetyLimits(cfg.robot)
 
 
+def _usable(value, shape: tuple[int, ...]) -> bool:
+    """``value`` reads as a finite float64 array of ``shape``: what the safety layer can act on."""
+    try:
+        with np.errstate(all="ignore"):
+            arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return arr.shape == shape and bool(np.isfinite(arr).all())
+
+
 def _assert_inside(limits: SafetyLimits, cmd) -> None:
     assert cmd.action.shape == (7,) and cmd.action.dtype == np.float32 and np.all(np.abs(cmd.action) <= 1.0)
     assert np.all(cmd.target_pos >= limits.workspace_low) and np.all(cmd.target_pos <= limits.workspace_high)
@@ -64,8 +74,11 @@ def test_any_input_is_refused_or_commands_inside_the_limits(limits: SafetyLimits
     with np.errstate(all="ignore"):
         try:
             cmd = limits.command(action, pos, mat)
-        except ActionError as exc:
-            assert str(exc)  # names what is wrong
+        except ActionError as exc:  # names the first input it cannot use, in the order checked
+            first = next((name for name, value, shape in (("action", action, (7,)), ("current EE position", pos, (3,)),
+                                                          ("current EE orientation", mat, (3, 3)))
+                          if not _usable(value, shape)), None)
+            assert first is not None and str(exc).startswith(first), f"{first!r} not named: {exc}"
             return
     _assert_inside(limits, cmd)
 
@@ -76,8 +89,17 @@ def test_check_action_returns_seven_finite_float32_or_says_why(action):
     try:
         arr = check_action(action)
     except ActionError as exc:
-        assert "action" in str(exc)
+        assert str(exc).startswith("action") and not _usable(action, (ACTION_DIM,)), str(exc)
+        try:
+            with np.errstate(all="ignore"):
+                arr = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            return
+        if arr.shape == (ACTION_DIM,):  # numeric and the right shape: each non-finite component is named
+            for i in np.flatnonzero(~np.isfinite(arr)):
+                assert f"{ACTION_NAMES[i]}=" in str(exc), f"{ACTION_NAMES[i]} not named: {exc}"
         return
+    assert _usable(action, (ACTION_DIM,))
     assert arr.shape == (ACTION_DIM,) and arr.dtype == np.float32 and np.isfinite(arr).all()
 
 
@@ -88,12 +110,12 @@ def test_gripper_force_and_joint_targets_stay_in_range(limits: SafetyLimits, for
         value, _ = limits.clip_gripper_force(force)
         assert 0.0 <= value <= limits.max_gripper_force
     except ActionError as exc:
-        assert "gripper force" in str(exc)
+        assert str(exc).startswith("gripper force") and not _usable(force, ()), str(exc)
     try:
         clipped, _ = limits.clip_joints(q)
         assert np.all(clipped >= limits.joint_low) and np.all(clipped <= limits.joint_high)
     except ActionError as exc:
-        assert "joint target" in str(exc)
+        assert str(exc).startswith("joint target") and not _usable(q, (7,)), str(exc)
 
 
 @fuzz(200)
@@ -164,8 +186,10 @@ def test_the_actor_never_acts_on_an_old_unknown_or_future_observation(max_age, p
             newest[key] = stamp
     try:
         obs, oldest = buf.assemble(now, newer_than)
-    except StaleObservation as exc:
-        assert exc.key in keys and str(exc).startswith(exc.key)
+    except StaleObservation as exc:  # names the first key, in order, that is missing or not usable now
+        first = next(k for k in keys if k not in newest or not (-max_age <= now - newest[k] <= max_age
+                                                                   and newest[k] > newer_than))
+        assert exc.key == first and str(exc).startswith(f"{first}: "), f"{first!r} not named: {exc}"
         return
     assert set(obs) == set(keys)
     for key in keys:
@@ -194,5 +218,5 @@ def test_a_nan_stamp_is_dropped_not_treated_as_fresh():
     with pytest.raises(StaleObservation, match="never received"):
         buf.assemble(1.0)
     buf.put("state", np.zeros(1), 1.0)
-    with pytest.raises(StaleObservation):
+    with pytest.raises(StaleObservation, match=r"^state: "):
         buf.assemble(float("nan"))

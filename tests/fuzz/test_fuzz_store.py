@@ -11,6 +11,7 @@ bit-identical to what was written (never silently wrong data); recovery keeps ex
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -76,6 +77,13 @@ def _rows(eps: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([e[k] for e in eps]) for k in eps[0]}
 
 
+def _assert_names_where(exc: StoreError, path: Path) -> None:
+    """A store error names where the damage is: the store (its path) or the array (``data/<key>``,
+    ``meta/<name>``), and says something beyond that."""
+    message = str(exc)
+    assert str(path) in message or re.search(r"\b(data|meta)/\w+", message), f"names neither store nor array: {exc}"
+
+
 def _check_reads(path: Path, eps: list[dict[str, np.ndarray]]) -> bool:
     """Open and read everything a consumer reads. Only StoreError may escape any step; every value read
     must be the value written. True when the whole store read back cleanly."""
@@ -84,7 +92,7 @@ def _check_reads(path: Path, eps: list[dict[str, np.ndarray]]) -> bool:
     try:
         store = ReplayStore.open(path, "r")
     except StoreError as exc:
-        assert str(exc)
+        _assert_names_where(exc, path)
         return False
     ends = store.episode_ends
     assert np.all(np.diff(np.concatenate([[0], ends])) > 0)  # only increasing ends are ever committed
@@ -93,7 +101,7 @@ def _check_reads(path: Path, eps: list[dict[str, np.ndarray]]) -> bool:
         try:
             got = store.read_episode(i)
         except StoreError as exc:  # CorruptChunkError included
-            assert str(exc)
+            _assert_names_where(exc, path)
             clean = False
             continue
         for key, value in got.items():
@@ -105,7 +113,7 @@ def _check_reads(path: Path, eps: list[dict[str, np.ndarray]]) -> bool:
                                            for i in range(store.n_episodes)]
         store.episode_meta(store.n_episodes - 1) if store.n_episodes else None
     except StoreError as exc:
-        assert str(exc)
+        _assert_names_where(exc, path)
         clean = False
     try:  # the learner's path
         cache = ReplayCache(SCHEMA, capacity=64, n_step=2)
@@ -115,15 +123,38 @@ def _check_reads(path: Path, eps: list[dict[str, np.ndarray]]) -> bool:
             assert all(np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in batch.values()
                        if np.asarray(v).dtype.kind == "f")
     except StoreError as exc:
-        assert str(exc)
+        _assert_names_where(exc, path)
         clean = False
     store.close()
     return clean
 
 
+def _intact_episodes(path: Path, eps: list[dict[str, np.ndarray]]) -> list[tuple[int, int]]:
+    """The row bounds of the committed episodes that read back exactly as written (none if the store does not
+    open): what recovery must keep."""
+    rows = _rows(eps)
+    try:
+        store = ReplayStore.open(path, "r")
+    except StoreError:
+        return []
+    intact = []
+    with store:
+        for i in range(store.n_episodes):
+            start, end = store.episode_bounds(i)
+            try:
+                got = store.read_episode(i)
+            except StoreError:
+                continue
+            if end <= len(rows["action"]) and all(np.array_equal(v, rows[k][start:end]) for k, v in got.items()):
+                intact.append((start, end))
+    return intact
+
+
 def _check_verify(path: Path, damaged: bool) -> None:
     report = verify(path)  # never raises
-    assert all(str(p) for p in report.problems)
+    for problem in report.problems:  # each names where: an array (data/<key>, meta/<name>) or the store
+        assert problem.where == "store" or problem.where.startswith(("data/", "meta/", "recorder")), str(problem)
+        assert problem.message, str(problem)
     if damaged:
         assert not report.ok, "damage to committed rows went unreported"
 
@@ -211,7 +242,8 @@ def _damage_json(path: Path, rel: str, data: st.DataObject) -> None:
     if how == "delete":
         f.unlink()
     elif how == "truncate":
-        f.write_text(text[: data.draw(st.integers(0, len(text) - 1), label="keep")])
+        if text:  # already emptied by an earlier step: nothing left to cut
+            f.write_text(text[: data.draw(st.integers(0, len(text) - 1), label="keep")])
     elif how == "garbage":
         f.write_bytes(data.draw(st.one_of(st.binary(max_size=40), st.just(b"[]"), st.just(b"null"),
                                           st.just(b'{"zarr_format": 3}')), label="bytes"))
@@ -240,8 +272,8 @@ def test_damaged_metadata_fails_clearly_never_reads_wrong_data(pristine, files, 
     try:
         summarize(path)
     except StoreError as exc:
-        assert str(exc)
-    _check_recovery(path, eps)
+        _assert_names_where(exc, path)
+    _check_recovery(path, eps, intact=_intact_episodes(path, eps))
 
 
 # ------------------------------------------------------------------------------------ episode_ends
@@ -304,29 +336,41 @@ def test_inconsistent_episode_ends_never_expose_wrong_rows(pristine, values, dty
     _check_recovery(path, eps, ends=values)
 
 
-def _check_recovery(path: Path, eps: list[dict[str, np.ndarray]], ends: list[int] | None = None) -> None:
+def _check_recovery(path: Path, eps: list[dict[str, np.ndarray]], ends: list[int] | None = None,
+                    intact: list[tuple[int, int]] | None = None) -> None:
     """Open for writing (recovery). It fails with StoreError, or leaves a store whose committed episodes are a
-    readable, exact prefix of the rows written; a new episode can then be appended. With ``ends`` (only
-    the commit record was damaged) the repair must be complete: exactly the provable prefix, verify clean."""
+    readable, exact prefix of the rows written that keeps every episode in ``intact`` (the row bounds of the
+    committed episodes that read back exactly before: provably undamaged); a new episode can then be appended.
+    With ``ends`` (only the commit record was damaged) the repair must be complete: exactly the provable prefix,
+    verify clean; refusing is allowed only where the record commits rows or episodes the data and metadata do
+    not have."""
+    rows = _rows(eps)
+    n_rows = len(rows["action"])
     try:
         store = ReplayStore.open(path, "a")
     except StoreError as exc:
-        assert str(exc)
+        if ends is not None:  # data and metadata are intact: only a record past them is a reason not to repair
+            committed = _committed_prefix(ends)
+            assert any(e > n_rows for e in committed) or len(committed) > len(eps), f"refused an intact store: {exc}"
+            assert "damaged" in str(exc), str(exc)
+        _assert_names_where(exc, path)
         return
-    rows = _rows(eps)
     with store:
-        if ends is not None:  # the provable prefix: increasing and backed by data
-            want = [e for e in _committed_prefix(ends) if e <= len(rows["action"])]
-            want = _committed_prefix(want)
-            assert store.episode_ends.tolist()[: len(want)] == want[: store.n_episodes]
-        assert store.n_rows <= len(rows["action"])
+        bounds = [store.episode_bounds(i) for i in range(store.n_episodes)]
+        if ends is not None:  # the provable prefix (increasing, backed by data): every episode of it kept
+            want = [e for e in _committed_prefix(ends) if e <= n_rows][: len(eps)]  # each needs its metadata
+            assert store.episode_ends.tolist() == want, "recovery dropped (or invented) committed episodes"
+        for kept in intact or ():
+            assert kept in bounds, f"recovery dropped the intact episode (rows {kept}): kept {bounds}"
+        assert store.n_rows <= n_rows
         for key, arr_len in store.data_lengths().items():
             assert arr_len == store.n_rows, f"data/{key} not trimmed to the committed rows"
         if store.n_episodes:
             try:
                 got = store.read_rows(0, store.n_rows, ["action", "reward"])
             except StoreError as exc:
-                assert ends is None and str(exc)  # damage recovery does not (and cannot) undo
+                assert ends is None  # damage recovery does not (and cannot) undo
+                _assert_names_where(exc, path)
                 return
             for key, value in got.items():
                 assert np.array_equal(value, rows[key][: store.n_rows])

@@ -1,14 +1,18 @@
-"""A tiny recorded run for the learning tests: 32x32 cameras, short episodes, an untrained BC base."""
+"""A tiny recorded run for the learning tests: 32x32 cameras, short episodes, an untrained BC base; and
+:func:`policy_episodes_in_store`, what the demo's training row must agree with, read from the store itself."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from robot_rl.config import Config, load_config
+from robot_rl.data.layout import EpisodeSource
+from robot_rl.data.replay_store import ReplayStore
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import BCNetwork
 from robot_rl.rl.collect import collect_demos
@@ -31,6 +35,20 @@ def tiny_overrides(root: Path) -> list[str]:
             "learner.min_online_transitions=20", "learner.publish_every=5", "learner.checkpoint_every=10",
             "learner.critic_warmup_updates=5", "policy.feature_dim=8", "policy.hidden_dim=32", "policy.epochs=1",
             f"security.key_path={root / 'deployment.key'}"]  # never the user's own key
+
+
+def policy_episodes_in_store(path: Path) -> dict:
+    """The policy episodes of the store at ``path``, recomputed from its episode table and ``intervened`` column
+    (not through ``robot_rl.data.integrity.summarize``, which the demo's row uses): their count, success rate,
+    mean share of human-driven rows, last weights version, seeds and lengths."""
+    with ReplayStore.open(path) as store:
+        metas = [store.episode_meta(i) for i in range(store.n_episodes)]
+        policy = [i for i, m in enumerate(metas) if m.source == EpisodeSource.policy]
+        intervened = [store.read_episode(i, ["intervened"])["intervened"] for i in policy]
+    return {"episodes": len(policy), "success": float(np.mean([metas[i].success for i in policy])),
+            "interventions": float(np.mean([x.mean() for x in intervened])),
+            "weights": f"v{metas[policy[-1]].policy_version}", "seeds": [metas[i].seed for i in policy],
+            "lengths": [len(x) for x in intervened]}
 
 
 @pytest.fixture(scope="module")

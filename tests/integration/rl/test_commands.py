@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from robot_rl.cli.main import main
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.policies import bundle as bundles
 
-from .conftest import tiny_overrides
+from .conftest import policy_episodes_in_store, tiny_overrides
 
 
 def test_collect_train_act(tmp_path, capsys):
@@ -37,9 +39,14 @@ def test_demo_runs_the_whole_loop(tmp_path, capsys):
     phases = [r["phase"] for r in summary["rows"]]
     assert phases == ["demonstrations", "eval: BC alone", "training (with human)", "eval: BC + residual"]
     training = summary["rows"][2]
-    assert training["episodes"] == 3 and 0.0 <= training["interventions"] <= 1.0
-    assert (run_dir / "eval_episode.mp4").stat().st_size > 1000
-    assert "learner:" in (run_dir / "learner.log").read_text()
     with ReplayStore.open(run_dir / "replay.zarr") as store:
         assert store.n_episodes == 5
+    recorded = policy_episodes_in_store(run_dir / "replay.zarr")  # the row must be what the store holds
+    assert recorded["seeds"] == [0, 1, 2] and min(recorded["lengths"]) >= 2, "three episodes ran (demo.seed + i)"
+    assert training["episodes"] == recorded["episodes"] == 3
+    assert training["success"] == pytest.approx(recorded["success"])
+    assert training["interventions"] == pytest.approx(recorded["interventions"])
+    assert training["weights"] == recorded["weights"]
+    assert (run_dir / "eval_episode.mp4").stat().st_size > 1000
+    assert "learner:" in (run_dir / "learner.log").read_text()
     assert "eval: BC + residual" in capsys.readouterr().out

@@ -2,6 +2,9 @@
 
 Every call either raises :class:`ActionError` (refused: nothing is sent) or returns a command inside
 the workspace box, the orientation cone, the action range, the joint box and the force range.
+
+Derandomized, as the fuzz suite (``tests/fuzz/conftest.py``): every run tries the same examples, so a failure
+reproduces and a pass is not a lucky draw; settings in one place, :func:`properties`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from robot_rl.control.rotations import rotation_angle, rotvec_to_mat
 from robot_rl.control.safety import ActionError, SafetyLimits
 
 EPS = 1e-9
+settings.register_profile("safety_properties", derandomize=True, database=None, deadline=None, print_blob=True)
+
+
+def properties(max_examples: int) -> settings:
+    """The derandomized profile with this test's example count."""
+    return settings(settings.get_profile("safety_properties"), max_examples=max_examples)
+
+
 wild = st.floats(allow_nan=True, allow_infinity=True, width=64)
 big = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
@@ -41,7 +52,7 @@ def _assert_inside(limits: SafetyLimits, cmd) -> None:
     assert -1.0 <= cmd.gripper <= 1.0
 
 
-@settings(max_examples=300, deadline=None)
+@properties(300)
 @given(action=arrays(np.float64, 7, elements=wild), pos=arrays(np.float64, 3, elements=wild),
        rotvec=arrays(np.float64, 3, elements=wild))
 def test_no_input_escapes_the_limits(limits, action, pos, rotvec):
@@ -55,7 +66,7 @@ def test_no_input_escapes_the_limits(limits, action, pos, rotvec):
     _assert_inside(limits, cmd)
 
 
-@settings(max_examples=300, deadline=None)
+@properties(300)
 @given(action=arrays(np.float64, 7, elements=big), frac=arrays(np.float64, 3, elements=st.floats(0, 1)),
        tilt=arrays(np.float64, 3, elements=st.floats(-0.5, 0.5)))
 def test_steps_from_inside_respect_the_speed_limits(limits, action, frac, tilt):
@@ -67,6 +78,7 @@ def test_steps_from_inside_respect_the_speed_limits(limits, action, frac, tilt):
     assert rotation_angle(mat, cmd.target_mat) <= limits.max_rot_step + 1e-7
 
 
+@properties(100)
 @given(q=arrays(np.float64, 7, elements=wild))
 def test_joint_targets_stay_in_the_joint_box(limits, q):
     try:
@@ -78,6 +90,7 @@ def test_joint_targets_stay_in_the_joint_box(limits, q):
     assert set(idx) == {i for i in range(7) if not limits.joint_low[i] <= q[i] <= limits.joint_high[i]}
 
 
+@properties(100)
 @given(force=wild)
 def test_gripper_force_stays_in_range(limits, force):
     try:

@@ -3,6 +3,8 @@
 to the workspace box, speed and gripper limits), and stops the arm when commands stop arriving
 (``robot.watchdog_s``) or when the supervisor asks (SIGUSR1: halt and refuse further commands). In sim it
 also resets episodes, reports task success / failure and publishes the twin's state for the cameras.
+The log records when the arm is held: each watchdog halt, the stop request (once, even when the watchdog had
+halted the arm already), and the first command executed after a halt ("arm released").
 
 Only the actor's signed commands are executed (:mod:`robot_rl_ros.command_auth`, key at ``security.key_path``):
 an unsigned, wrongly signed, replayed or expired command is dropped with a throttled warning, and does not feed
@@ -134,6 +136,7 @@ class RobotNode(Node):
         self.drops = DropLog(self)
         self.halted = False
         self.latched_stop = False
+        self.stop_reported = False  # the stop request was acted on (arm stopped, logged, halted published)
         self.executed = 0
         self.pub_joints = self.create_publisher(JointState, qos.JOINT_STATES, qos.SENSOR)
         self.pub_pose = self.create_publisher(PoseStamped, qos.EE_POSE, qos.SENSOR)
@@ -184,6 +187,7 @@ class RobotNode(Node):
         self.pub_executed.publish(echo)
         if self.halted:
             self._set_halted(False)
+            self.get_logger().info("arm released: executing commands again")
         outcome = self.arm.outcome()
         if outcome is not None:
             self.pub_task.publish(String(data=outcome))
@@ -197,7 +201,8 @@ class RobotNode(Node):
         self.pub_episode.publish(Int64(data=int(msg.data)))
 
     def on_timer(self) -> None:
-        if self.latched_stop and not self.halted:
+        if self.latched_stop and not self.stop_reported:  # also when the watchdog had already halted the arm
+            self.stop_reported = True
             self.arm.stop()
             self.get_logger().error("stop requested by the supervisor: arm halted, commands refused")
             self._set_halted(True)
