@@ -3,7 +3,7 @@
 Baselines in the same run: plain TD3 with 2 critics (what the 10-critic LayerNorm ensemble costs on
 top), and the BC base alone (what the residual costs on the actor's hot path). Next to them, updates/s
 with a trainable encoder (``learner.frozen_features=false``: the configured cameras, raw images, DrQ
-shifts), timed over fewer updates. Targets (DESIGN.md §7): >= 100 updates/s with frozen features, actor
+shifts), timed over fewer updates. Targets (docs/architecture.md §6): >= 100 updates/s with frozen features, actor
 step p99 <= 10 ms.
 """
 

@@ -41,7 +41,7 @@ def _default_nodes() -> list[RosNodeConfig]:
 
 @dataclass
 class RosConfig:
-    """The node graph (DESIGN.md section 1). ``episodes``: the actor ends the run after this many (0: run until
+    """The node graph (docs/architecture.md §1). ``episodes``: the actor ends the run after this many (0: run until
     stopped). ``teleop``: ``sim`` (the simulated human watching the sim), ``devices`` (SpaceMouse + keyboard),
     ``none``. ``lockstep``: act only on observations taken after the previous command (right
     for the MuJoCo twin, which steps once per command; false on hardware, where cameras stream at their own

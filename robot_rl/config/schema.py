@@ -489,7 +489,7 @@ class PolicyConfig:
 
 @dataclass
 class LearnerConfig:
-    """Residual off-policy RL (ResFiT recipe, DESIGN.md section 3).
+    """Residual off-policy RL (ResFiT recipe, docs/architecture.md §3).
 
     ``frozen_features`` (default true, the CPU setting): the residual actor and critics learn on the frozen
     BC base's features, computed once per transition on ingestion, so an update costs MLPs only. False (for

@@ -1,6 +1,6 @@
 """The learner's in-RAM copy of the replay store, refreshed incrementally.
 
-Sampling straight from zarr costs 130-400 ms per batch of 256 frames (DESIGN.md section 4), so the
+Sampling straight from zarr costs 130-400 ms per batch of 256 frames (docs/architecture.md §4), so the
 learner copies each newly committed episode once into preallocated numpy arrays (images stay
 ``uint8``: ~98 KB per row with two 128x128 cameras, no next-observation copy) and samples from
 those. Rewards are relabelled and n-step targets computed once per episode, on the way in, so

@@ -1,4 +1,4 @@
-"""The on-disk layout of a replay store (DESIGN.md section 4), in one place.
+"""The on-disk layout of a replay store (docs/architecture.md §4), in one place.
 
 ::
 

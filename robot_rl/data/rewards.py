@@ -1,4 +1,4 @@
-"""Reward relabelling: the one implementation of the reward modes of DESIGN.md section 2.
+"""Reward relabelling: the one implementation of the reward modes of docs/architecture.md §2.
 
 Applied per episode when the learner's cache ingests it (:mod:`robot_rl.data.cache`), so the
 store keeps the raw signals (``intervened``, ``success``) and the mode can change between runs.

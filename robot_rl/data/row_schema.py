@@ -1,6 +1,6 @@
 """The row schema: which fields one control step stores, with their per-row shapes and dtypes.
 
-A row is one control step (DESIGN.md section 2). Time is axis 0 in the store, so a field of
+A row is one control step (docs/architecture.md §2). Time is axis 0 in the store, so a field of
 per-row shape ``S`` is stored as an array of shape ``(T, *S)``:
 
 ==========================  ===============  =========  =================================================

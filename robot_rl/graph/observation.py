@@ -1,5 +1,5 @@
 """The newest sample of every observation key, with its capture time, and the age check the actor
-applies before acting: stale means hold and stop, never act on old data (DESIGN.md section 1)."""
+applies before acting: stale means hold and stop, never act on old data (docs/architecture.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one place that turns a control step into a replay-store row (DESIGN.md section 2).
+"""The one place that turns a control step into a replay-store row (docs/architecture.md §2).
 
 Row t holds the observation at t and what happened in the step from it; an episode's last row holds
 only its final observation (zero actions, flags cleared), as the store's row schema describes.

@@ -1,7 +1,7 @@
 """The pick-and-place task in simulation, with a Gymnasium-style API.
 
 ``reset(seed)`` -> ``(obs, info)``; ``step(action)`` -> ``(obs, reward, terminated, truncated, info)``.
-Observations follow DESIGN.md §2: ``images/<camera>`` ``(H, W, 3) uint8`` and ``state`` ``(10,) float32``
+Observations follow docs/architecture.md §2: ``images/<camera>`` ``(H, W, 3) uint8`` and ``state`` ``(10,) float32``
 (TCP position, TCP rotation as two matrix columns, gripper width), plus ``joints`` ``(7,) float32`` (arm joint
 positions, recorded as ``obs/joints`` for joint-space replay; policies read ``state`` only). The env is
 composed of the same :class:`Robot` and :class:`Camera` interfaces the hardware implements; only reset

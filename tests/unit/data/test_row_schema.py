@@ -102,4 +102,4 @@ def test_optional_joints_field_and_old_schemas_still_read(schema):
 
 def test_row_nbytes_of_the_default_two_camera_row():
     schema = RowSchema(cameras=("wrist", "front"), image_hw=(128, 128), state_dim=18)
-    assert 98_000 < schema.row_nbytes < 100_000  # DESIGN.md section 7: <= 100 KB per transition
+    assert 98_000 < schema.row_nbytes < 100_000  # docs/architecture.md §6: <= 100 KB per transition

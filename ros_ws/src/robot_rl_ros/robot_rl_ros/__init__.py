@@ -1,1 +1,1 @@
-"""ROS 2 nodes over the robot_rl core library (DESIGN.md sections 1 and 6): thin adapters, no learning logic."""
+"""ROS 2 nodes over the robot_rl core library (docs/architecture.md §1): thin adapters, no learning logic."""

@@ -26,7 +26,7 @@ LATCHED = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPoli
 SIM_STATE = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=1,
                        durability=DurabilityPolicy.VOLATILE)
 
-# Topic names (the node graph, DESIGN.md section 1).
+# Topic names (the node graph, docs/architecture.md §1).
 IMAGE = "/cameras/{name}/image_raw"  # sensor_msgs/Image, SENSOR
 JOINT_STATES = "/robot/joint_states"  # sensor_msgs/JointState, SENSOR
 EE_POSE = "/robot/ee_pose"  # geometry_msgs/PoseStamped, SENSOR
