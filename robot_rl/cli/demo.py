@@ -4,9 +4,11 @@
 2. a BC base trained on them (policy.*),
 3. BC alone evaluated on demo.eval_episodes held-out seeds,
 4. demo.episodes actor episodes with the simulated human while `robot-rl learn` trains the residual
-   in its own process and pushes weights that the actor swaps in between control steps,
-5. BC + residual evaluated on the same held-out seeds; a summary table, a video of the first
-   evaluation episode and summary.json under output_dir/demo-<time>/.
+   in its own process and pushes weights that the actor swaps in between control steps; between episodes
+   the twin waits for the learner's budget (demo.pace_learner: learner.utd updates per online transition),
+5. BC + residual evaluated on the same held-out seeds; a summary table, the paired difference with its 95%
+   interval, the UTD the learner reached, learning_curve.png, a video of the first evaluation episode and
+   summary.json under output_dir/demo-<time>/.
 
 With demo.ros=true, step 4 runs as the ROS 2 node graph of `robot-rl up sim` (robot, camera, simulated
 human, learner and actor nodes, each its own process; needs the `ros` extra) on the same store, BC base
@@ -34,8 +36,9 @@ from robot_rl.config import Config
 from robot_rl.data.integrity import summarize
 from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
-from robot_rl.rl.evaluate import eval_seeds, evaluate
+from robot_rl.rl.evaluate import eval_seeds, evaluate, success_difference
 from robot_rl.rl.human import SimulatedHuman
+from robot_rl.rl.pacing import LearnerPace, LearnerProgress, read_progress
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.rl.sim_session import load_policy, open_writer
 from robot_rl.rl.weights import weights_channel
@@ -91,6 +94,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
           f"(log: {out / 'learner.log'})")
     learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
     channel = weights_channel(cfg)
+    pace = LearnerPace(Path(cfg.learner.dir), d.pace_timeout_s) if d.pace_learner else None
     human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
     decide = ResidualDecider(env, policy, human, explore=True)
     online: list[EpisodeResult] = []
@@ -103,17 +107,50 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
                                 policy_version=lambda: policy.version,
                                 between_ticks=lambda: policy.poll_weights(channel))
                 online.append(r)
+                progress = None
+                if pace is not None:  # the episode committed, then the learner's budget for it trained
+                    writer.flush()
+                    progress = pace.wait(summarize(cfg.buffer.path).n_episodes, alive=lambda: learner.poll() is None)
                 recent = online[-10:]
+                learned = f"  learner {progress.updates} updates (UTD {progress.utd:.1f})" if progress else ""
                 print(f"      episode {i + 1:>3}/{d.episodes}  {'success' if r.success else 'failure'} in "
                       f"{r.steps:>3} steps  interventions {r.intervention_rate:4.0%} ({r.takeovers} take-overs)  "
-                      f"weights v{r.policy_version:<4}  last-10 success {np.mean([x.success for x in recent]):.0%}",
-                      flush=True)
+                      f"weights v{r.policy_version:<4}  last-10 success {np.mean([x.success for x in recent]):.0%}"
+                      f"{learned}", flush=True)
                 if learner.poll() is not None:
                     print(f"      learner exited with code {learner.returncode}; see {out / 'learner.log'}")
                     break
     finally:
         _stop_learner(learner)
+    if pace is not None:
+        print(f"      the twin waited {pace.waited_s:.0f} s for the learner ({pace.timeouts} waits timed out after "
+              f"{d.pace_timeout_s:g} s)")
     return _training_row(cfg, before)
+
+
+def _learning_summary(cfg: Config, out: Path, before: int, bc: list, final: list) -> dict:
+    """The figures the demo is about: the paired difference with its 95% interval, the UTD the learner reached,
+    and the learning-curve PNG (training episodes from the store, the learner's own log)."""
+    from robot_rl.report.stats import load_learner_log
+    from robot_rl.rl.learner import METRICS
+    from robot_rl.viz.learning_curve import plot_learning_curve
+
+    bc_ok, final_ok = [r.success for r in bc], [r.success for r in final]
+    diff, lo, hi = success_difference(bc_ok, final_ok) if bc_ok else (float("nan"),) * 3
+    metrics = Path(cfg.learner.dir) / METRICS
+    records = load_learner_log(metrics) if metrics.is_file() else []
+    progress = read_progress(cfg.learner.dir) or LearnerProgress(0, 0, 0, False)
+    episodes = [e for e in summarize(cfg.buffer.path).episodes[before:] if e["source"] == "policy"]
+
+    def half(ok: list[bool]) -> float:
+        return 1.96 * float(np.std(ok, ddof=1)) / np.sqrt(len(ok)) if len(ok) > 1 else float("nan")
+
+    curve = plot_learning_curve(episodes, records, {"BC alone": (float(np.mean(bc_ok)), half(bc_ok)),
+                                                    "BC + residual": (float(np.mean(final_ok)), half(final_ok))},
+                                cfg.learner.utd, out / "learning_curve.png") if bc_ok else None
+    return {"difference": diff, "difference_ci95": [lo, hi], "utd_configured": cfg.learner.utd,
+            "utd_reached": progress.utd, "learner_updates": progress.updates, "online_transitions": progress.online,
+            "learning_curve": str(curve) if curve else None}
 
 
 class _GraphLog:
@@ -191,12 +228,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         policy = load_policy(cfg)
         seeds = eval_seeds(d.eval_episodes)
         print(f"[3/5] evaluating BC alone on {len(seeds)} held-out seeds")
-        bc_rate, _ = evaluate(env, policy, seeds)
+        bc_rate, bc_results = evaluate(env, policy, seeds)
         rows.append({"phase": "eval: BC alone", "episodes": len(seeds), "success": bc_rate, "interventions": 0.0,
                      "weights": "v0"})
         print(f"      BC alone: {bc_rate:.0%}")
 
         channel = weights_channel(cfg)
+        before = summarize(cfg.buffer.path).n_episodes
         if not d.episodes:
             print("[4/5] demo.episodes=0: no actor episodes")
             training = None
@@ -210,15 +248,21 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         policy.poll_weights(channel)
         print(f"[5/5] evaluating BC + residual (weights v{policy.version}) on the same seeds")
         frames: list[np.ndarray] = []
-        final_rate, _ = evaluate(env, policy, seeds, frames=frames if d.video_episodes else None)
+        final_rate, final_results = evaluate(env, policy, seeds, frames=frames if d.video_episodes else None)
         rows.append({"phase": "eval: BC + residual", "episodes": len(seeds), "success": final_rate,
                      "interventions": 0.0, "weights": f"v{policy.version}"})
     if frames:
         write_video(frames, out / "eval_episode.mp4", fps=cfg.task.control_hz)
         write_strip(frames, out / "eval_episode_strip.png")
+    learning = _learning_summary(cfg, out, before, bc_results, final_results)
     print("\n" + format_table([{**r, "success": f"{r['success']:.0%}", "interventions": f"{r['interventions']:.0%}"}
                                for r in rows]))
-    (out / "summary.json").write_text(json.dumps({"rows": rows, "bc_success": bc_rate,
-                                                  "residual_success": final_rate}, indent=2, default=float))
+    lo, hi = learning["difference_ci95"]
+    print(f"\nBC + residual - BC alone: {learning['difference']:+.0%} (95% interval {lo:+.0%} .. {hi:+.0%}, paired "
+          f"on {len(seeds)} held-out seeds); learner: {learning['learner_updates']} updates for "
+          f"{learning['online_transitions']} online transitions, UTD {learning['utd_reached']:.2f} reached of "
+          f"{learning['utd_configured']} configured; curve: {learning['learning_curve']}")
+    (out / "summary.json").write_text(json.dumps({"rows": rows, "bc_success": bc_rate, "residual_success": final_rate,
+                                                  **learning}, indent=2, default=float))
     print(f"\nwrote {out}")
     return 0

@@ -223,15 +223,19 @@ class DemoConfig:
     trained on them, then ``episodes`` actor episodes with the simulated human while the learner
     trains; BC alone and BC + residual are evaluated on ``eval_episodes`` held-out seeds before and
     after. ``ros``: run the actor episodes as the ROS 2 node graph (``robot-rl up sim``; needs the
-    ``ros`` extra) instead of in-process."""
+    ``ros`` extra) instead of in-process. ``pace_learner`` (in-process): between episodes the twin waits
+    until the learner trained ``learner.utd`` updates per committed online transition, at most
+    ``pace_timeout_s`` per wait, as a real robot's control rate would leave it time to (robot_rl.rl.pacing)."""
 
     demos: int = 10
     demo_noise: float = 0.2
     episodes: int = 40
-    eval_episodes: int = 10
+    eval_episodes: int = 50
     seed: int = 0
     video_episodes: int = 1
     ros: bool = False
+    pace_learner: bool = True
+    pace_timeout_s: float = 300.0
 
     def validate(self, key: str) -> None:
         _check(self.demos > 0, f"{key}.demos", "must be > 0")
@@ -239,6 +243,7 @@ class DemoConfig:
         _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
         _check(self.eval_episodes >= 0, f"{key}.eval_episodes", "must be >= 0")
         _check(self.video_episodes >= 0, f"{key}.video_episodes", "must be >= 0")
+        _check(self.pace_timeout_s > 0, f"{key}.pace_timeout_s", "must be > 0")
 
 
 @dataclass

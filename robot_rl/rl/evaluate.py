@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -15,6 +15,17 @@ EVAL_SEED_OFFSET = 100_000  # evaluation seeds never overlap demonstration or tr
 
 def eval_seeds(n: int, start: int = 0) -> list[int]:
     return list(range(EVAL_SEED_OFFSET + start, EVAL_SEED_OFFSET + start + n))
+
+
+def success_difference(before: Sequence[bool], after: Sequence[bool], z: float = 1.96) -> tuple[float, float, float]:
+    """``after - before`` success rate on the same seeds, with its ``z`` (95%) interval: paired per seed (each
+    seed's difference is -1, 0 or 1), normal approximation of the mean. Returns (difference, low, high)."""
+    if len(before) != len(after) or not before:
+        raise ValueError(f"need the same, non-zero number of episodes before and after, got {len(before)} and "
+                         f"{len(after)}")
+    d = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    half = z * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("inf")
+    return float(d.mean()), float(d.mean()) - half, float(d.mean()) + half
 
 
 def evaluate(env: PickPlaceEnv, policy: ResidualPolicy, seeds: Iterable[int],

@@ -37,6 +37,7 @@ from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.policies.encoders import ObservationEncoder
+from robot_rl.rl.pacing import LearnerProgress, write_progress
 from robot_rl.rl.td3 import NonFiniteLossError, ResidualTD3, UpdateInfo
 from robot_rl.rl.weights import WeightsPublisher
 
@@ -95,6 +96,7 @@ class Learner:
         self._next_episode = 0  # store episodes ingested so far
         self.skipped_episodes: list[int] = []  # unreadable (damaged) store episodes passed over
         self.last: UpdateInfo | None = None
+        self._reported: tuple[bool, int] | None = None
         self._resume()
 
     # ----------------------------------------------------------------------------- ingestion
@@ -216,10 +218,12 @@ class Learner:
                         on_status(self.status())
                     next_poll = now + self.cfg.buffer.poll_interval_s
                 if self.updates_allowed() > 0:
+                    self.report_progress(caught_up=False)
                     self.update_once()
                     if on_status is not None and self.td3.updates % self.cfg.learner.publish_every == 0:
                         on_status(self.status())
                 else:
+                    self.report_progress(caught_up=True)
                     time.sleep(min(0.05, max(0.0, next_poll - time.monotonic())))  # waiting for robot data
         except NonFiniteLossError:
             raise  # the checkpoint on disk is the last good state: do not overwrite it
@@ -232,6 +236,15 @@ class Learner:
     def _final_checkpoint(self) -> None:
         if self.td3.updates:
             self.checkpoint()
+
+    def report_progress(self, caught_up: bool) -> None:
+        """``learner.dir/progress.json`` (robot_rl.rl.pacing), rewritten when what it says changes: new episodes
+        ingested, or the budget for them trained. A paced twin reads it to know when to go on."""
+        key = (caught_up, self._next_episode)
+        if key != self._reported:
+            self._reported = key
+            write_progress(self.dir, LearnerProgress(self.td3.updates, self.pools()[1], self._next_episode,
+                                                     caught_up))
 
     def status(self) -> LearnerStatus:
         off, on = self.pools()

@@ -49,4 +49,14 @@ def test_demo_runs_the_whole_loop(tmp_path, capsys):
     assert training["weights"] == recorded["weights"]
     assert (run_dir / "eval_episode.mp4").stat().st_size > 1000
     assert "learner:" in (run_dir / "learner.log").read_text()
-    assert "eval: BC + residual" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "eval: BC + residual" in out and "BC + residual - BC alone:" in out
+    # paced: the twin waited for the learner after each episode, so it trained its 4 updates per online transition
+    # (the human's steps go to the offline pool, with the demos; an episode's last row only ends it)
+    transitions = sum(recorded["lengths"]) - len(recorded["lengths"])
+    assert 20 <= summary["online_transitions"] <= transitions, (summary, transitions)
+    assert summary["learner_updates"] == 4 * summary["online_transitions"]
+    assert summary["utd_reached"] == 4.0 and summary["utd_configured"] == 4
+    lo, hi = summary["difference_ci95"]
+    assert lo <= summary["difference"] == summary["residual_success"] - summary["bc_success"] <= hi
+    assert (run_dir / "learning_curve.png").stat().st_size > 5000

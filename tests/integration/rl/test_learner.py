@@ -17,6 +17,7 @@ import torch
 
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.rl.learner import CHECKPOINT, METRICS, Learner
+from robot_rl.rl.pacing import LearnerProgress, read_progress
 from robot_rl.rl.td3 import NonFiniteLossError
 from robot_rl.rl.weights import DirectoryWeightsChannel
 
@@ -45,6 +46,26 @@ def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
     # demonstrations get the base's actions computed on ingestion (no base ran when they were recorded)
     demo = learner.cache.episodes[0]
     assert np.abs(learner.cache.arrays["base_action"][demo.start:demo.start + demo.length]).sum() > 0
+
+
+def test_learner_reports_when_it_caught_up_with_its_budget(tiny_run):
+    """progress.json (what a paced twin waits on): not caught up while training, then caught up at exactly utd
+    updates per online transition, with every store episode ingested."""
+    cfg = _fresh(tiny_run, "learner-progress")
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir + "/w"))
+    seen: list[LearnerProgress] = []
+
+    def caught_up() -> bool:
+        p = read_progress(cfg.learner.dir)
+        if p is not None and (not seen or p != seen[-1]):
+            seen.append(p)
+        return p is not None and p.caught_up
+
+    status = learner.run(stop=caught_up)
+    online = learner.pools()[1]
+    assert online >= cfg.learner.min_online_transitions and status.updates == cfg.learner.utd * online
+    assert seen[0] == LearnerProgress(0, online, 4, caught_up=False), seen
+    assert seen[-1] == LearnerProgress(cfg.learner.utd * online, online, 4, caught_up=True), seen
 
 
 def test_learner_resumes_after_sigkill_without_losing_transitions(tiny_run):
