@@ -27,6 +27,7 @@ PAUSE_TARGETS = ("camera", "robot", "actor")
 HEALTHY_WINDOW_S = 2.0  # healthy: a command reached the robot within this long, and every node runs
 RESTART_BACKOFF_S = 2.0
 RESET_STATE_S = 0.1  # the state a reset publishes arrives this close before its episode acknowledgement
+ECHO_SLACK_S = 0.05  # the state published after a command's echo may reach the observer just before the echo
 STEPS_LEFT = 8  # the robot is killed mid-episode: at least this many of the episode's steps still to run
 
 
@@ -314,9 +315,15 @@ class SoakRun:
             rec.behaved = False
             rec.note += f" no halt within {limit:.2f} s of the kill (first: {None if halt is None else halt - t})"
             return
-        back = wait_until(lambda: (ev.refresh(), ev.first("cmd", halt))[1], self.sc.recover_timeout_s, 0.05)
+
+        def resumed() -> float | None:  # the first sign of commands again: the observer may get the command itself
+            ev.refresh()                # after its echo, the halted=False and the motion it caused
+            signs = [x for x in (ev.first("cmd", halt), ev.first("exec", halt), ev.first_unhalt(halt)) if x]
+            return min(signs) if signs else None
+
+        back = wait_until(resumed, self.sc.recover_timeout_s, 0.05)
         rec.stop_s, rec.recover_s = halt - t, None if back is None else back - t
-        rec.moved_while_halted = ev.count("moved", halt, back if back is not None else time.monotonic())
+        rec.moved_while_halted = ev.count("moved", halt, back - ECHO_SLACK_S if back is not None else time.monotonic())
         rec.behaved = rec.moved_while_halted == 0 and back is not None
 
     def _commanding(self, steps_left: int = 0) -> bool:
