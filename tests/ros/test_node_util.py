@@ -17,7 +17,11 @@ SLOW_NODE = textwrap.dedent("""
 
     def make(cfg):
         print("building", flush=True)
-        time.sleep(60)  # a construction that takes a minute
+        # A construction that takes a minute, running Python as a real one does (reading a store, connecting).
+        # Not one time.sleep(60): the kernel may deliver SIGINT to one of rclpy's threads, and then a single long
+        # sleep in the main thread is not interrupted, so the handler would only run when it ended.
+        for _ in range(600):
+            time.sleep(0.1)
         raise AssertionError("the construction was not interrupted")
 
     sys.exit(run_node(make, [sys.argv[0]]))
