@@ -153,7 +153,9 @@ def test_simulated_human_takes_over_and_hands_back_over_ros(tmp_path, probe, spa
         gripper_cmds = {m.data for _, m in grippers}
         ran = [msg_to_action(m) for _, m in executed]
     assert said.count("takeover") >= 2 and "handback" in said[said.index("takeover"):], said
-    assert flags[0] is False and True in flags and False in flags[flags.index(True):], flags
+    # /teleop/intervening is latched keep-last-1: a probe matched late gets only the newest value, so the initial
+    # False may be missed; a take-over and a later hand-back must be there
+    assert True in flags and False in flags[flags.index(True):], flags
 
     with ReplayStore.open(str(tmp_path / "replay.zarr")) as store:
         eps = [store.read_episode(i) for i in range(store.n_episodes)
