@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robot_rl.hardware.deadline import wait_until
+
 PROGRESS = "progress.json"
 
 
@@ -64,12 +66,13 @@ class LearnerPace:
         """Block until the learner ingested ``committed_episodes`` store episodes and caught up with its budget,
         it died (``alive()`` false), or ``timeout_s`` passed. Returns its last progress."""
         start = time.monotonic()
-        progress = read_progress(self.learner_dir)
-        while alive() and not (progress and progress.episodes >= committed_episodes and progress.caught_up):
-            if time.monotonic() - start > self.timeout_s:
-                self.timeouts += 1
-                break
-            time.sleep(poll_s)  # polling a file the learner replaces; the condition is checked each time
-            progress = read_progress(self.learner_dir)
+        last: list[LearnerProgress | None] = [None]
+
+        def done() -> bool:
+            p = last[0] = read_progress(self.learner_dir)
+            return not alive() or bool(p and p.episodes >= committed_episodes and p.caught_up)
+
+        if not wait_until(done, self.timeout_s, poll_s):
+            self.timeouts += 1
         self.waited_s += time.monotonic() - start
-        return progress
+        return last[0]
