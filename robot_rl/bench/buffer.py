@@ -204,9 +204,9 @@ def _sample(cfg: Config, schema: RowSchema, pool: dict, notes: list[str]) -> lis
     bs = b.batch_size
     plain = PlainNumpyBuffer(cache.arrays, reward, done, cache.size, schema.image_keys, buf.n_step, buf.gamma, rng)
     methods: dict[str, Callable[[], object]] = {
-        "ours": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack, seed=0).sample,
-        "ours, fresh memory": Sampler(cache, bs, offline_fraction=buf.offline_fraction, frame_stack=buf.frame_stack,
-                                      pooled_batches=0, seed=0).sample,
+        "ours": Sampler(cache, bs, offline_fraction=buf.offline_fraction, seed=0).sample,
+        "ours, fresh memory": Sampler(cache, bs, offline_fraction=buf.offline_fraction, pooled_batches=0,
+                                      seed=0).sample,
         "plain numpy": lambda: plain.sample(bs),
     }
     times = _interleaved(methods, b.sample_batches, min(cfg.bench.warmup, 3))

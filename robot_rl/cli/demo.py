@@ -10,6 +10,10 @@
    interval, the UTD the learner reached, learning_curve.png, a video of the first evaluation episode and
    summary.json under output_dir/demo-<time>/.
 
+It runs with the recipe in configs/profile/demo.yaml (profile=demo: the task, image size, networks and learner
+settings chosen so that learning shows within the demo's minutes on a CPU); give profile=<other> or override
+single keys to change it.
+
 With demo.ros=true, step 4 runs as the ROS 2 node graph of `robot-rl up sim` (robot, camera, simulated
 human, learner and actor nodes, each its own process; needs the `ros` extra) on the same store, BC base
 and learner folder; its output goes to graph.log.
@@ -36,7 +40,7 @@ from robot_rl.config import Config
 from robot_rl.data.integrity import summarize
 from robot_rl.rl.collect import collect_demos
 from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
-from robot_rl.rl.evaluate import eval_seeds, evaluate, success_difference
+from robot_rl.rl.evaluate import eval_seeds, evaluate, evaluate_human, success_difference
 from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.pacing import LearnerPace, LearnerProgress, read_progress
 from robot_rl.rl.policy import ResidualPolicy
@@ -46,6 +50,8 @@ from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 from robot_rl.viz.video import write_strip, write_video
 
+PROFILE = "demo"  # robot-rl demo composes configs/profile/demo.yaml unless another profile= is given
+HUMAN_SEEDS = 10  # held-out seeds the simulated human drives alone on, for its own success rate
 
 def _run_paths(cfg: Config, out: Path) -> tuple[Config, list[str]]:
     """Point the store, the BC bundle and the learner at this run's folder (also for the learner process)."""
@@ -122,6 +128,8 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
                     break
     finally:
         _stop_learner(learner)
+    finished = sum(r.human_finished for r in online)
+    print(f"      {sum(r.success for r in online)} successes, {finished} of them finished by a take-over")
     if pace is not None:
         print(f"      the twin waited {pace.waited_s:.0f} s for the learner ({pace.timeouts} waits timed out after "
               f"{d.pace_timeout_s:g} s)")
@@ -231,7 +239,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         bc_rate, bc_results = evaluate(env, policy, seeds)
         rows.append({"phase": "eval: BC alone", "episodes": len(seeds), "success": bc_rate, "interventions": 0.0,
                      "weights": "v0"})
-        print(f"      BC alone: {bc_rate:.0%}")
+        human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
+        human_rate = evaluate_human(env, human, seeds[:HUMAN_SEEDS])
+        print(f"      BC alone: {bc_rate:.0%}; the simulated human alone (human.skill={cfg.human.skill:g}): "
+              f"{human_rate:.0%} on {min(HUMAN_SEEDS, len(seeds))} of these seeds")
+        rows.append({"phase": "eval: simulated human alone",
+                     "episodes": min(HUMAN_SEEDS, len(seeds)), "success": human_rate, "interventions": 1.0,
+                     "weights": "-"})
 
         channel = weights_channel(cfg)
         before = summarize(cfg.buffer.path).n_episodes
@@ -263,6 +277,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
           f"{learning['online_transitions']} online transitions, UTD {learning['utd_reached']:.2f} reached of "
           f"{learning['utd_configured']} configured; curve: {learning['learning_curve']}")
     (out / "summary.json").write_text(json.dumps({"rows": rows, "bc_success": bc_rate, "residual_success": final_rate,
+                                                  "human_alone_success": human_rate,
                                                   **learning}, indent=2, default=float))
     print(f"\nwrote {out}")
     return 0

@@ -80,6 +80,15 @@ def build_parser(name: str, module) -> argparse.ArgumentParser:
     return parser
 
 
+def with_profile(module, overrides: list[str]) -> list[str]:
+    """``overrides`` behind the command's own recipe, ``profile=<module.PROFILE>`` (configs/profile/), unless they
+    choose a profile themselves. Later overrides win, so single keys still change the recipe."""
+    profile = getattr(module, "PROFILE", None)
+    if profile is None or any(o.split("=", 1)[0].lstrip("+") == "profile" for o in overrides):
+        return list(overrides)
+    return [f"profile={profile}", *overrides]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(cmd.module)
     args = build_parser(name, module).parse_intermixed_args(rest)  # overrides may follow --options
+    args.overrides = with_profile(module, args.overrides)
     try:
         cfg = load_config(args.overrides)
     except ConfigError as exc:

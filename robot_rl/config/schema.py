@@ -227,7 +227,7 @@ class DemoConfig:
     until the learner trained ``learner.utd`` updates per committed online transition, at most
     ``pace_timeout_s`` per wait, as a real robot's control rate would leave it time to (robot_rl.rl.pacing)."""
 
-    demos: int = 10
+    demos: int = 30
     demo_noise: float = 0.2
     episodes: int = 40
     eval_episodes: int = 50
@@ -432,7 +432,6 @@ class BufferConfig:
     offline_sources: list[str] = field(default_factory=lambda: ["demo", "teleop"])
     n_step: int = 3
     gamma: float = 0.99
-    frame_stack: int = 1
     reward_mode: RewardMode = RewardMode.both
     cache_capacity: int = 100_000
     poll_interval_s: float = 1.0
@@ -454,7 +453,6 @@ class BufferConfig:
         _check(not bad, f"{key}.offline_sources", f"unknown source(s) {bad}; known: {list(known)}")
         _check(self.n_step >= 1, f"{key}.n_step", f"must be >= 1, got {self.n_step}")
         _check(0.0 < self.gamma <= 1.0, f"{key}.gamma", f"must be in (0, 1], got {self.gamma}")
-        _check(self.frame_stack >= 1, f"{key}.frame_stack", f"must be >= 1, got {self.frame_stack}")
         _check(self.cache_capacity > 0, f"{key}.cache_capacity", "must be > 0")
         _check(self.poll_interval_s > 0, f"{key}.poll_interval_s", "must be > 0")
         self.bench.validate(f"{key}.bench")
@@ -550,21 +548,32 @@ class LearnerConfig:
 
 @dataclass
 class HumanConfig:
-    """The simulated human: watches the policy and takes over with the scripted expert when it drifts."""
+    """The simulated human (:mod:`robot_rl.rl.human`): watches the policy, takes over with the scripted expert when
+    it drifts or stalls, and keeps control until the task is back on track."""
 
     enabled: bool = True
-    drift_threshold: float = 0.5
-    drift_patience: int = 3
-    stall_steps: int = 25
-    takeover_steps: int = 10
-    noise_std: float = 0.05
+    drift_threshold: float = 0.5  # mean |policy - human| action gap that counts as drifting
+    drift_patience: int = 3  # drifting steps in a row before the human notices
+    stall_steps: int = 25  # steps without progress before the human notices
+    reaction_steps: int = 3  # steps from noticing to having control (0.3 s at 10 Hz); the policy acts meanwhile
+    min_takeover_steps: int = 5  # a take-over lasts at least this long
+    max_takeover_steps: int = 60  # ... and hands back after this long even when not back on track
+    skill: float = 0.9  # 1: the scripted expert exactly; lower: noisier motion (std 0.5 x (1 - skill) per axis)
 
     def validate(self, key: str) -> None:
         _check(self.drift_threshold > 0, f"{key}.drift_threshold", "must be > 0")
         _check(self.drift_patience >= 1, f"{key}.drift_patience", "must be >= 1")
         _check(self.stall_steps >= 1, f"{key}.stall_steps", "must be >= 1")
-        _check(self.takeover_steps >= 1, f"{key}.takeover_steps", "must be >= 1")
-        _check(self.noise_std >= 0, f"{key}.noise_std", "must be >= 0")
+        _check(self.reaction_steps >= 0, f"{key}.reaction_steps", "must be >= 0")
+        _check(self.min_takeover_steps >= 1, f"{key}.min_takeover_steps", "must be >= 1")
+        _check(self.max_takeover_steps >= self.min_takeover_steps, f"{key}.max_takeover_steps",
+               f"must be >= {key}.min_takeover_steps")
+        _check(0.0 <= self.skill <= 1.0, f"{key}.skill", "must be in [0, 1]")
+
+    @property
+    def noise_std(self) -> float:
+        """Gaussian noise on the human's arm command, per axis (normalised units)."""
+        return 0.5 * (1.0 - self.skill)
 
 
 HAND_EYE_METHODS = ("tsai", "park", "horaud", "andreff", "daniilidis", "shah", "li")

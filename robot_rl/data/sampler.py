@@ -1,7 +1,7 @@
 """Batches for the learner: offline/online mixing (RLPD), n-step targets, frame stacking, torch out.
 
 A batch of ``B`` transitions is a dict of torch tensors (``K = frame_stack``; without stacking the
-``K`` axis is absent):
+``K`` axis is absent; the learner samples single frames, as the BC base and the actor see them):
 
 =======================================  ===========================  =============================
 key                                      shape, dtype                 meaning
@@ -108,8 +108,7 @@ class Sampler:
     @classmethod
     def from_config(cls, buffer_cfg: Any, cache: ReplayCache, batch_size: int = 256,
                     seed: int | None = None) -> Sampler:
-        return cls(cache, batch_size, offline_fraction=buffer_cfg.offline_fraction,
-                   frame_stack=buffer_cfg.frame_stack, seed=seed)
+        return cls(cache, batch_size, offline_fraction=buffer_cfg.offline_fraction, seed=seed)
 
     def sample_indices(self, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows (B,) int64, offline (B,) bool)``: transition starts, offline part first."""

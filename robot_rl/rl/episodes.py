@@ -47,6 +47,7 @@ class EpisodeResult:
     takeovers: int
     policy_version: int
     seconds: float
+    human_finished: bool = False  # a success reached while the human drove: its take-over finished the episode
 
     @property
     def intervention_rate(self) -> float:
@@ -65,6 +66,20 @@ class ExpertDecider:
     def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
         a = self.expert.act(self.env.task_state())
         return StepDecision(action=a, policy_action=a)
+
+
+class HumanDecider:
+    """The simulated human drives the whole episode, at its skill: its own success rate."""
+
+    def __init__(self, env: PickPlaceEnv, human: SimulatedHuman) -> None:
+        self.env, self.human = env, human
+
+    def reset(self, seed: int) -> None:
+        self.human.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        a = self.human.drive(self.env.task_state())
+        return StepDecision(action=a, policy_action=a, intervened=True)
 
 
 class ResidualDecider:
@@ -102,7 +117,7 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
     version = policy_version()
     if writer is not None:
         writer.begin_episode(source=source, seed=seed, policy_version=version)
-    done, info, intervened_steps = False, {"success": False}, 0
+    done, info, intervened_steps, intervened = False, {"success": False}, 0, False
     try:
         while not done:
             if between_ticks is not None:
@@ -112,6 +127,7 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
             next_obs, reward, terminated, truncated, info = env.step(d.action)
             done = terminated or truncated
             intervened_steps += int(d.intervened)
+            intervened = d.intervened
             if writer is not None:
                 writer.put(step_row(obs, action=info["executed_action"], base_action=d.base_action,
                                     residual_action=d.residual_action, policy_action=d.policy_action,
@@ -130,7 +146,7 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
         raise
     return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
                          intervened_steps=intervened_steps, takeovers=_takeovers(decide), policy_version=version,
-                         seconds=time.perf_counter() - start)
+                         seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened)
 
 
 def _takeovers(decide: Decide) -> int:

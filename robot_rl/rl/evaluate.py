@@ -1,4 +1,5 @@
-"""Success rate of a policy on held-out seeds (no exploration, no human, nothing recorded)."""
+"""Success rate of a policy on held-out seeds (no exploration, no human, nothing recorded), and of the simulated
+human driving alone."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
+from robot_rl.rl.episodes import EpisodeResult, HumanDecider, ResidualDecider, run_episode
+from robot_rl.rl.human import SimulatedHuman
 from robot_rl.rl.policy import ResidualPolicy
 from robot_rl.sim.env import PickPlaceEnv
 
@@ -33,3 +35,9 @@ def evaluate(env: PickPlaceEnv, policy: ResidualPolicy, seeds: Iterable[int],
     decide = ResidualDecider(env, policy, None, explore=False)
     results = [run_episode(env, seed, decide, frames=frames if i == 0 else None) for i, seed in enumerate(seeds)]
     return (float(np.mean([r.success for r in results])) if results else float("nan")), results
+
+
+def evaluate_human(env: PickPlaceEnv, human: SimulatedHuman, seeds: Iterable[int]) -> float:
+    """The simulated human's own success rate when it drives whole episodes (what its take-overs can achieve)."""
+    results = [run_episode(env, seed, HumanDecider(env, human)) for seed in seeds]
+    return float(np.mean([r.success for r in results])) if results else float("nan")

@@ -1,9 +1,12 @@
 """A simulated human supervisor for the sim task, so human-in-the-loop training is reproducible.
 
-It watches the policy the way a person at the robot would: when the policy's action disagrees with
-what the scripted expert would do for ``drift_patience`` steps in a row, or the task stops making
-progress for ``stall_steps`` steps, it takes over with the expert for ``takeover_steps`` steps and
-then hands back. Its take-overs are what the RLIF reward and the intervention demonstrations come from.
+It behaves like a person watching the robot: it notices when the policy drifts (its action disagrees with
+what the scripted expert would do for ``drift_patience`` steps in a row) or stalls (no progress for
+``stall_steps``), reacts ``reaction_steps`` later (the policy keeps acting meanwhile), then drives with the
+expert, at its ``skill``, until the task is back on track: the phase it took over in (reaching, carrying) is
+done, so a take-over during the carry ends with the cube placed and the episode a success. It holds at least
+``min_takeover_steps`` and gives up after ``max_takeover_steps``. Its take-overs are what the RLIF reward and
+the intervention demonstrations come from.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import numpy as np
 
 from robot_rl.config.schema import HumanConfig
 from robot_rl.sim.env import TaskState
-from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.expert import ScriptedExpert, task_phase
 
 
 def task_progress(s: TaskState) -> float:
@@ -28,7 +31,9 @@ class SimulatedHuman:
 
     def reset(self, seed: int | None = None) -> None:
         self.expert.reset(seed)
-        self._remaining = 0
+        self._held = 0  # steps of the current take-over so far; 0 while the policy drives
+        self._phase = 0  # the task phase the current take-over started in
+        self._reacting = -1  # steps left until the human has control; -1 when nothing was noticed
         self._drift = 0
         self._best = np.inf
         self._since_best = 0
@@ -36,28 +41,52 @@ class SimulatedHuman:
 
     @property
     def intervening(self) -> bool:
-        return self._remaining > 0
+        return self._held > 0
+
+    def drive(self, state: TaskState) -> np.ndarray:
+        """What the human commands in this state when driving: the expert's action with the skill's noise."""
+        action = self.expert.act(state)
+        if self.cfg.noise_std > 0:
+            action[:6] += self.expert.rng.normal(0.0, self.cfg.noise_std, 6)
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
 
     def decide(self, state: TaskState, policy_action: np.ndarray) -> np.ndarray | None:
         """The human's action this step, or None to let the policy act."""
         if not self.cfg.enabled:
             return None
-        expert_action = self.expert.act(state)
-        if self.cfg.noise_std > 0:
-            expert_action = np.clip(expert_action + self.expert.rng.normal(0, self.cfg.noise_std, 7), -1, 1)
+        action = self.drive(state)
+        self._track_progress(state)
+        if self._held > 0:
+            if self._back_on_track(state):
+                self._held, self._drift, self._since_best, self._best = 0, 0, 0, task_progress(state)
+                return None
+            self._held += 1
+            return action
+        if self._reacting < 0:
+            disagreement = float(np.mean(np.abs(np.asarray(policy_action) - action)))
+            self._drift = self._drift + 1 if disagreement > self.cfg.drift_threshold else 0
+            if self._drift < self.cfg.drift_patience and self._since_best < self.cfg.stall_steps:
+                return None
+            self._reacting = self.cfg.reaction_steps  # noticed: in control that many steps from now
+            if self._reacting > 0:
+                return None
+        elif self._reacting > 0:  # reacting: the policy still acts
+            self._reacting -= 1
+            return None
+        self._reacting = -1
+        self.takeovers += 1
+        self._held, self._phase = 1, task_phase(state)
+        return action
+
+    def _track_progress(self, state: TaskState) -> None:
         progress = task_progress(state)
         if progress < self._best - 0.005:
             self._best, self._since_best = progress, 0
         else:
             self._since_best += 1
-        if self._remaining > 0:
-            self._remaining -= 1
-            return expert_action.astype(np.float32)
-        disagreement = float(np.mean(np.abs(np.asarray(policy_action) - expert_action)))
-        self._drift = self._drift + 1 if disagreement > self.cfg.drift_threshold else 0
-        if self._drift >= self.cfg.drift_patience or self._since_best >= self.cfg.stall_steps:
-            self.takeovers += 1
-            self._drift, self._since_best, self._best = 0, 0, progress
-            self._remaining = self.cfg.takeover_steps - 1
-            return expert_action.astype(np.float32)
-        return None
+
+    def _back_on_track(self, state: TaskState) -> bool:
+        """Hand back once the phase the take-over began in is done (and the minimum hold is over), or give up."""
+        if self._held >= self.cfg.max_takeover_steps:
+            return True
+        return self._held >= self.cfg.min_takeover_steps and task_phase(state) > self._phase

@@ -26,6 +26,30 @@ def _wrap_quarter_turn(angle: float) -> float:
     return float((angle + np.pi / 4) % (np.pi / 2) - np.pi / 4)
 
 
+def _cube_at_tcp(s: TaskState) -> bool:
+    rel = s.cube_pos - s.tcp_pos
+    return bool(np.linalg.norm(rel[:2]) < 0.02 and abs(rel[2]) < 0.025)
+
+
+def holding(s: TaskState) -> bool:
+    """The cube is between the closed fingers."""
+    return _cube_at_tcp(s) and s.gripper_width < 2 * s.cube_half_size + 0.004
+
+
+def placed(s: TaskState) -> bool:
+    """The cube rests on the table at the target."""
+    h = s.cube_half_size
+    return bool(np.linalg.norm(s.cube_pos[:2] - s.target_pos[:2]) < 0.015 and s.cube_pos[2] < h + 0.01)
+
+
+def task_phase(s: TaskState) -> int:
+    """How far the task has come: 0 reaching for the cube, 1 carrying it (held and off the table), 2 placed.
+    The simulated human hands back once the phase it took over in is done."""
+    if placed(s):
+        return 2
+    return int(holding(s) and s.cube_pos[2] > s.cube_half_size + 0.01)
+
+
 class ScriptedExpert:
     def __init__(self, cfg: ExpertConfig, limits: SafetyLimits, seed: int | None = None) -> None:
         self.cfg = cfg
@@ -50,9 +74,8 @@ class ScriptedExpert:
         """(TCP goal position, gripper command, whether to align yaw with the cube)."""
         h, tcp, cube, target = s.cube_half_size, s.tcp_pos, s.cube_pos, s.target_pos
         rel = cube - tcp
-        at_tcp = np.linalg.norm(rel[:2]) < 0.02 and abs(rel[2]) < 0.025
-        closed_on_cube = s.gripper_width < 2 * h + 0.004
-        if at_tcp and closed_on_cube:  # carrying
+        at_tcp = _cube_at_tcp(s)
+        if holding(s):  # carrying
             to_target = target[:2] - cube[:2]
             if np.linalg.norm(to_target) > XY_ALIGNED:
                 if tcp[2] < CARRY_HEIGHT - 0.03 and np.linalg.norm(to_target) > 0.03:
@@ -60,8 +83,7 @@ class ScriptedExpert:
                 return np.array([*(tcp[:2] + to_target), CARRY_HEIGHT]), 1.0, False
             release = cube[2] < h + 0.006
             return np.array([*(tcp[:2] + to_target), h + 0.002]), (-1.0 if release else 1.0), False
-        placed = np.linalg.norm(cube[:2] - target[:2]) < 0.015 and cube[2] < h + 0.01
-        if placed:  # let go and back off
+        if placed(s):  # let go and back off
             return tcp + np.array([0.0, 0.0, 0.05]), -1.0, False
         if at_tcp and abs(rel[2]) < 0.008 and s.gripper_width > 2 * h:  # fingers around the cube: close
             return tcp.copy(), 1.0, True

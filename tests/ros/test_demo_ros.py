@@ -32,7 +32,8 @@ def test_demo_runs_its_online_episodes_over_ros(tmp_path, capsys):
     assert [m.seed for m in metas[2:]] == [0, 1]  # ros.seed = demo.seed: the in-process demo's seeds
 
     rows = {r["phase"]: r for r in json.loads((run_dir / "summary.json").read_text())["rows"]}
-    assert list(rows) == ["demonstrations", "eval: BC alone", "training (with human)", "eval: BC + residual"]
+    assert list(rows) == ["demonstrations", "eval: BC alone", "eval: simulated human alone", "training (with human)",
+                      "eval: BC + residual"]
     training = rows["training (with human)"]
     recorded = policy_episodes_in_store(run_dir / "replay.zarr")  # the row must be what the graph recorded
     assert min(recorded["lengths"]) >= 2, "each policy episode has at least one transition"

@@ -44,7 +44,8 @@ SETTINGS = ["ros.teleop=devices", "teleop.spacemouse.deadband=0.1", "teleop.spac
 
 # The simulated human, made decisive: any disagreement with the expert counts as drift (an untrained policy always
 # disagrees), so it takes over on the 3rd proposal of an episode, drives 5 steps, hands back, and so on.
-HUMAN = ["human.drift_threshold=0.01", "human.drift_patience=3", "human.takeover_steps=5", "human.noise_std=0",
+HUMAN = ["human.drift_threshold=0.01", "human.drift_patience=3", "human.reaction_steps=0", "human.min_takeover_steps=5",
+         "human.max_takeover_steps=5", "human.skill=1",
          "human.stall_steps=1000"]
 
 

@@ -37,8 +37,9 @@ def test_demo_runs_the_whole_loop(tmp_path, capsys):
     (run_dir,) = tmp_path.glob("demo-*")
     summary = json.loads((run_dir / "summary.json").read_text())
     phases = [r["phase"] for r in summary["rows"]]
-    assert phases == ["demonstrations", "eval: BC alone", "training (with human)", "eval: BC + residual"]
-    training = summary["rows"][2]
+    assert phases == ["demonstrations", "eval: BC alone", "eval: simulated human alone", "training (with human)",
+                      "eval: BC + residual"]
+    training = summary["rows"][3]
     with ReplayStore.open(run_dir / "replay.zarr") as store:
         assert store.n_episodes == 5
     recorded = policy_episodes_in_store(run_dir / "replay.zarr")  # the row must be what the store holds

@@ -51,7 +51,8 @@ def test_human_in_the_loop_training_improves_on_the_untrained_residual(tmp_path)
     cfg = load_config([*tiny_overrides(tmp_path), "task.max_steps=30", "learner.residual_scale=1.0",
                        "learner.demo_bc_weight=1.0", "buffer.reward_mode=rlif", "learner.exploration_noise=0.2",
                        "learner.critic_warmup_updates=50", "learner.publish_every=25", "learner.utd=4",
-                       "human.drift_patience=2", "human.takeover_steps=8"])
+                       "human.drift_patience=2", "human.reaction_steps=0",
+                       "human.min_takeover_steps=8", "human.max_takeover_steps=8"])
     torch.manual_seed(0)
     net = BCNetwork(cfg.camera.names, (32, 32), 10, cfg.policy.chunk, cfg.policy.feature_dim, cfg.policy.hidden_dim)
     bundles.save(net.to_bundle(), cfg.policy.path)

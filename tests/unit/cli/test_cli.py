@@ -56,3 +56,17 @@ def test_console_script_runs_config():
     out = subprocess.run([sys.executable, "-m", "robot_rl.cli.main", "config", "task.max_steps=33"],
                          capture_output=True, text=True, check=True)
     assert "max_steps: 33" in out.stdout
+
+
+def test_demo_runs_with_its_profile_unless_told_otherwise():
+    import robot_rl.cli.demo as demo
+    from robot_rl.cli.main import with_profile
+    from robot_rl.config import load_config
+
+    assert with_profile(demo, ["camera.width=32"]) == ["profile=demo", "camera.width=32"]
+    assert with_profile(demo, ["profile=null", "camera.width=32"]) == ["profile=null", "camera.width=32"]
+    import robot_rl.cli.config_cmd as config_cmd
+    assert with_profile(config_cmd, ["a=1"]) == ["a=1"]  # other commands: the plain defaults
+    profiled, plain = load_config(with_profile(demo, [])), load_config([])
+    assert profiled != plain  # the profile changes the recipe ...
+    assert load_config(with_profile(demo, ["camera.width=48"])).camera.width == 48  # ... and single keys still win
