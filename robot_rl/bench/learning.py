@@ -1,5 +1,6 @@
-"""The learning experiment (issue 4): BC alone, BC + residual (sparse reward), BC + residual (RLIF
-reward + simulated human) and HG-DAgger, on the same seeds, same demos, same BC base per seed.
+"""The learning experiment: BC alone, BC + residual (sparse reward), BC + residual (RLIF reward + simulated
+human), HG-DAgger and a HIL-SERL-style full policy (no base: RLPD from the demos and the human's take-overs,
+sparse reward), on the same seeds, same demos, same BC base (or its encoder) per seed.
 
 Actor and learner alternate in one process (an episode, then the updates it allows at UTD), so runs
 are reproducible and wall-clock is the sum of both; in production they overlap in two processes.
@@ -140,10 +141,13 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
     vdir.mkdir(parents=True)
     shutil.copytree(cfg.buffer.path, vdir / "replay.zarr")
     shutil.copy(cfg.policy.path, vdir / "bc.pt")
-    reward = RewardMode.sparse if variant == "residual_sparse" else RewardMode.rlif
+    reward = RewardMode.sparse if variant in ("residual_sparse", "hil_serl") else RewardMode.rlif
+    learner: dict = {"dir": str(vdir / "learner")}
+    if variant == "hil_serl":  # HIL-SERL's recipe: no base, RLPD from demos + take-overs, sparse reward, no BC term
+        learner |= {"use_base": False, "residual_scale": 1.0, "demo_bc_weight": 0.0}
     cfg = _with(cfg, buffer={"path": str(vdir / "replay.zarr"), "reward_mode": reward},
-                policy={"path": str(vdir / "bc.pt")}, learner={"dir": str(vdir / "learner")},
-                human={"enabled": variant in ("residual_rlif_human", "hg_dagger")})
+                policy={"path": str(vdir / "bc.pt")}, learner=learner,
+                human={"enabled": variant in ("residual_rlif_human", "hg_dagger", "hil_serl")})
     curve = Curve(variant, cfg.seed)
     seeds = eval_seeds(lb.eval_episodes)
     with PickPlaceEnv(cfg) as env:
@@ -154,7 +158,8 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             curve.success, curve.intervention = [rate, rate], [None, None]
             return curve
         channel = weights_channel(cfg, signed=False)
-        learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel) if variant.startswith("residual") else None
+        learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
+                   if variant.startswith("residual") or variant == "hil_serl" else None)
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
         decide = ResidualDecider(env, policy, human, explore=True)
         steps, episode, start = 0, 0, time.perf_counter()

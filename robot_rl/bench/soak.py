@@ -1,4 +1,4 @@
-"""The fault-injection soak (issue 9): the whole sim graph of ``robot-rl up sim`` runs under a
+"""The fault-injection soak: the whole sim graph of ``robot-rl up sim`` runs under a
 :class:`~robot_rl.graph.supervisor.Supervisor` while a seeded schedule injects one fault at a time, each at a
 random moment once the graph is healthy (commands reaching the robot), and measures what it cost.
 

@@ -5,7 +5,7 @@ buffer (append rows/s and put latency, sample batches/s vs. a plain numpy baseli
 hardware (Franka command latency against franky-sim, camera playback, SpaceMouse),
 policy (learner updates/s at batch 256, actor step latency),
 ros (camera capture -> command latency and control-period jitter, ROS 2 graph vs the same actor in-process),
-learning (the issue-4 experiment: BC, residual variants, HG-DAgger on the same seeds; hours on a CPU,
+learning (the learning experiment: BC, residual variants, HG-DAgger, HIL-SERL on the same seeds; hours on a CPU,
 see bench.learning.*), soak (the fault-injection soak of the sim graph over ROS 2: kills, pauses, delayed and
 dropped frames, a full disk; `robot-rl bench soak bench.soak.minutes=30`, see bench.soak.*; exits 1 when a
 property failed), all (every suite but learning and soak).

@@ -271,12 +271,12 @@ class ActConfig:
         _check(self.episodes > 0, f"{key}.episodes", "must be > 0")
 
 
-LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger")
+LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger", "hil_serl")
 
 
 @dataclass
 class LearningBenchConfig:
-    """``robot-rl bench learning``: the experiment of issue 4, every variant on the same seeds.
+    """``robot-rl bench learning``: the learning experiment, every variant on the same seeds.
 
     Each seed: ``demos`` demonstrations by a noisy expert (action noise ``demo_noise``, so the demos visit
     and recover from off-nominal states, like DART) -> one BC base; then every variant
@@ -501,9 +501,14 @@ class LearnerConfig:
     random shifts of ``augment_pad`` pixels, the actor seeing its features detached (DrQ-v2); the base action
     still comes from the frozen base. The cache then holds images (~98 KB a row with two 128x128 cameras:
     size ``buffer.cache_capacity`` to the RAM). Its weight bundles carry the encoder, and an actor refuses
-    bundles of the other mode (the actor and the learner must share this setting)."""
+    bundles of the other mode (the actor and the learner must share this setting).
+
+    ``use_base`` false: no base action, the learned policy is the whole action (a HIL-SERL-style full policy,
+    RLPD from demos and take-overs, for comparison; give it ``residual_scale=1``); it still acts on the frozen
+    BC encoder's features, as HIL-SERL acts on a frozen pretrained encoder's."""
 
     residual_scale: float = 0.1
+    use_base: bool = True
     hidden_dim: int = 256
     num_critics: int = 10
     critic_subsample: int = 2

@@ -122,6 +122,8 @@ class Learner:
             out = dict(cols)
         if demo:
             out["base_action"] = np.concatenate(base_actions).astype(np.float32)
+            if not self.cfg.learner.use_base:  # a full policy: no base action, as the actor records
+                out["base_action"][:] = 0.0
         return out
 
     def ingest(self) -> int:

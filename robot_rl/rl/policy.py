@@ -52,6 +52,8 @@ class ResidualPolicy:
     @torch.no_grad()
     def act(self, obs: Mapping[str, np.ndarray], explore: bool = False) -> PolicyOutput:
         base_action, feats = self.base.act(obs)
+        if not self.cfg.use_base:  # a full policy (learner.use_base=false): the features only
+            base_action = np.zeros_like(base_action)
         if self.actor.frozen_features:
             x: torch.Tensor | dict[str, torch.Tensor] = torch.from_numpy(feats)[None].to(self.device)
         else:

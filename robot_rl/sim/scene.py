@@ -42,7 +42,7 @@ class CameraPlacement:
     fovy: float
 
 
-# Where the simulated cameras sit. The real ones come from calibration/ (issue 7).
+# Where the simulated cameras sit. The real ones come from `robot-rl calibrate`.
 SIM_CAMERAS: dict[str, CameraPlacement] = {
     "wrist": CameraPlacement("hand", (0.07, 0.0, 0.03), (0.0, 0.0, 0.17), (1.0, 0.0, 0.0), 75.0),
     "front": CameraPlacement("world", (1.0, 0.45, 0.55), (0.45, 0.0, 0.1), (0.0, 0.0, 1.0), 50.0),

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 from robot_rl.cli.main import main
+from robot_rl.data.layout import EpisodeSource
+from robot_rl.data.replay_store import ReplayStore
 
 TINY = ["task=pick_place_easy", "task.max_steps=30", "camera.width=32", "camera.height=32", "policy.epochs=1",
         "policy.feature_dim=8", "policy.hidden_dim=32", "learner.num_critics=2", "learner.hidden_dim=32",
@@ -26,13 +28,19 @@ def test_bench_learning_tiny(tmp_path, capsys):
                  "bench.learning.dagger_every=1", "bench.learning.dagger_epochs=1", f"bench.learning.out_dir={out}",
                  f"bench.out_dir={tmp_path}"]) == 0
     report = json.loads((tmp_path / "learning.json").read_text())
-    assert [r["variant"] for r in report["rows"]] == ["bc", "residual_sparse", "residual_rlif_human", "hg_dagger"]
+    assert [r["variant"] for r in report["rows"]] == ["bc", "residual_sparse", "residual_rlif_human", "hg_dagger",
+                                                           "hil_serl"]
     assert all(r["seeds"] == 2 for r in report["rows"])
     curves = json.loads((out / "curves.json").read_text())
     assert sorted({c["seed"] for c in curves}) == [0, 1]
     rlif = next(c for c in curves if c["variant"] == "residual_rlif_human")
     assert rlif["env_steps"][0] == 0 and rlif["env_steps"][-1] >= 60 and rlif["updates"] > 0
     assert (out / "learning.png").stat().st_size > 10_000
+    hil = next(c for c in curves if c["variant"] == "hil_serl")
+    assert hil["updates"] > 0
+    with ReplayStore.open(out / "seed0" / "hil_serl" / "replay.zarr") as store:  # no base: the actor recorded none
+        policy_eps = [i for i in range(store.n_episodes) if store.episode_meta(i).source == EpisodeSource.policy]
+        assert policy_eps and all(not store.read_episode(i, ["base_action"])["base_action"].any() for i in policy_eps)
 
     # The same command again keeps every finished piece; a changed setting makes what depends on it again.
     again = ["bench", "learning", *TINY, "bench.learning.seeds=[0]", "bench.learning.demos=2",
@@ -42,7 +50,7 @@ def test_bench_learning_tiny(tmp_path, capsys):
     capsys.readouterr()
     assert main([*again, "bench.learning.env_steps=60"]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("kept from") == 4 and "kept BC base" in printed
+    assert printed.count("kept from") == 5 and "kept BC base" in printed
     kept = json.loads((out / "curves.json").read_text())
     assert [c for c in kept if c["seed"] == 0] == [c for c in curves if c["seed"] == 0]
     assert main([*again, "bench.learning.env_steps=30", "bench.learning.variants=[bc,residual_sparse]"]) == 0

@@ -84,3 +84,17 @@ def test_no_learner_means_no_wait(cfg, tmp_path):
     policy = _policy(cfg)
     assert policy.poll_weights(DirectoryWeightsChannel(tmp_path / "never-created")) is False
     assert policy.poll_weights(None) is False
+
+
+def test_a_full_policy_ignores_the_base_action(cfg):
+    """learner.use_base=false (the HIL-SERL-style comparison): the learned policy is the whole action."""
+    with_base = _policy(cfg)
+    bundle = _trained_bundle(with_base, 1)
+    with_base.load_bundle(bundle)
+    full = _policy(dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, use_base=False,
+                                                                        residual_scale=1.0)))
+    full.load_bundle(bundle)
+    a, b = with_base.act(_obs()), full.act(_obs())
+    assert np.any(a.base_action != 0) and np.all(b.base_action == 0)
+    np.testing.assert_allclose(b.action, np.clip(b.residual_action, -1, 1), atol=1e-6)
+    assert not np.allclose(a.action, b.action)
