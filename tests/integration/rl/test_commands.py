@@ -33,7 +33,9 @@ def test_collect_train_act(tmp_path, capsys):
 
 def test_demo_runs_the_whole_loop(tmp_path, capsys):
     o = [x for x in tiny_overrides(tmp_path) if x.split("=")[0] not in ("buffer.path", "policy.path", "learner.dir")]
-    assert main(["demo", *o, f"output_dir={tmp_path}", "demo.demos=2", "demo.episodes=3", "demo.eval_episodes=2"]) == 0
+    # short take-overs, so the policy's own steps pass the learner's min_online_transitions within 3 episodes
+    assert main(["demo", *o, f"output_dir={tmp_path}", "demo.demos=2", "demo.episodes=3", "demo.eval_episodes=2",
+                 "human.max_takeover_steps=5"]) == 0
     (run_dir,) = tmp_path.glob("demo-*")
     summary = json.loads((run_dir / "summary.json").read_text())
     phases = [r["phase"] for r in summary["rows"]]
