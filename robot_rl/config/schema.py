@@ -287,13 +287,13 @@ class LearningBenchConfig:
     finished (seed, variant) curve found in ``out_dir`` that was made with the same settings (see
     :mod:`robot_rl.bench.learning`), so a stopped experiment goes on where it stopped."""
 
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
     demos: int = 60  # measured on pick_place_easy at 64x64: 30 noisy demos -> BC 0-40%, 60 -> 60-65%
     demo_noise: float = 0.2
     env_steps: int = 20_000
     eval_every: int = 2_000
-    eval_episodes: int = 10
+    eval_episodes: int = 50
     dagger_every: int = 10
     dagger_epochs: int = 5
     workers: int = 1
