@@ -4,8 +4,9 @@ sparse reward), on the same seeds, same demos, same BC base (or its encoder) per
 
 Actor and learner alternate in one process (an episode, then the updates it allows at UTD), so runs
 are reproducible and wall-clock is the sum of both; in production they overlap in two processes.
-Writes ``<out>/curves.json`` (every curve) and ``<out>/learning.png`` (success and intervention rate
-against env steps, success against wall-clock; mean and spread over seeds).
+Writes ``<out>/curves.json`` (every curve), ``<out>/points.json`` (every evaluation point as a record, with the
+run's settings: what ``docs/bench_learning.json`` holds) and ``<out>/learning.png`` (success, intervention rate
+and cycle time against env steps, success against wall-clock; mean and spread over seeds).
 
 An experiment takes hours on a CPU, so each piece is kept as it finishes and reused when the same command runs
 again (``bench.learning.resume``): a seed's BC base (``seed<k>/bc.pt`` + ``base.json``) and each variant's curve
@@ -22,6 +23,7 @@ import os
 import shutil
 import signal
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -55,7 +57,14 @@ class Curve:
     wall_s: list[float] = field(default_factory=list)
     success: list[float] = field(default_factory=list)
     intervention: list[float | None] = field(default_factory=list)  # None: no training episodes yet
+    cycle_steps: list[float | None] = field(default_factory=list)  # mean length of successful eval episodes
     updates: int = 0
+
+
+def _cycle(results) -> float | None:
+    """Cycle time in control steps: the mean length of the successful episodes (None when none succeeded)."""
+    done = [r.steps for r in results if r.success]
+    return float(np.mean(done)) if done else None
 
 
 def _with(cfg: Config, **sections: dict) -> Config:
@@ -153,9 +162,10 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
     with PickPlaceEnv(cfg) as env:
         policy = load_policy(cfg)
         if variant == "bc":
-            rate, _ = evaluate(env, policy, seeds)
+            rate, results = evaluate(env, policy, seeds)
             curve.env_steps, curve.wall_s = [0, lb.env_steps], [0.0, 0.0]
             curve.success, curve.intervention = [rate, rate], [None, None]
+            curve.cycle_steps = [_cycle(results)] * 2
             return curve
         channel = weights_channel(cfg, signed=False)
         learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
@@ -164,8 +174,9 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
         decide = ResidualDecider(env, policy, human, explore=True)
         steps, episode, start = 0, 0, time.perf_counter()
         window: list[tuple[int, int]] = []  # (intervened steps, steps) since the last evaluation
-        rate, _ = evaluate(env, policy, seeds)
+        rate, results = evaluate(env, policy, seeds)
         curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(None)
+        curve.cycle_steps.append(_cycle(results))
         next_eval = lb.eval_every
         with open_writer(cfg) as writer:
             while steps < lb.env_steps:
@@ -183,7 +194,8 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                     _dagger_update(cfg, policy)
                 if steps >= next_eval or steps >= lb.env_steps:
                     policy.poll_weights(channel)
-                    rate, _ = evaluate(env, policy, seeds)
+                    rate, results = evaluate(env, policy, seeds)
+                    curve.cycle_steps.append(_cycle(results))
                     curve.env_steps.append(steps)
                     curve.wall_s.append(time.perf_counter() - start)
                     curve.success.append(rate)
@@ -191,12 +203,18 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                     window.clear()
                     next_eval += lb.eval_every
                     print(f"  [{variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
-                          f"{curve.intervention[-1]:.0%}, {curve.wall_s[-1] / 60:.1f} min", flush=True)
+                          f"{curve.intervention[-1]:.0%}, cycle {curve.cycle_steps[-1] or float('nan'):.0f} steps, "
+                          f"{curve.wall_s[-1] / 60:.1f} min", flush=True)
                     if progress is not None:
                         curve.updates = learner.td3.updates if learner is not None else 0
                         progress(curve)
         curve.updates = learner.td3.updates if learner is not None else 0
     return curve
+
+
+def _mean_known(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
 
 
 def _dagger_update(cfg: Config, policy) -> None:
@@ -212,19 +230,28 @@ def _plot(curves: list[Curve], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4))
     for variant in dict.fromkeys(c.variant for c in curves):
         group = [c for c in curves if c.variant == variant]
         n = min(len(c.env_steps) for c in group)
         x = np.mean([c.env_steps[:n] for c in group], axis=0)
         wall = np.mean([c.wall_s[:n] for c in group], axis=0) / 60
-        for ax, xs, key in ((axes[0], x, "success"), (axes[1], x, "intervention"), (axes[2], wall, "success")):
-            ys = np.array([[np.nan if v is None else v for v in getattr(c, key)[:n]] for c in group], dtype=float)
-            ax.plot(xs, ys.mean(0), label=variant, marker="o", ms=3)
-            ax.fill_between(xs, ys.min(0), ys.max(0), alpha=0.15)
+        for ax, xs, key in ((axes[0], x, "success"), (axes[1], x, "intervention"), (axes[2], wall, "success"),
+                            (axes[3], x, "cycle_steps")):
+            ys = np.array([[np.nan if v is None else v for v in (getattr(c, key) + [None] * n)[:n]] for c in group],
+                          dtype=float)
+            if np.isnan(ys).all():
+                continue
+            with warnings.catch_warnings():  # a point no seed has (no training episodes yet) is left out
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ax.plot(xs, np.nanmean(ys, 0), label=variant, marker="o", ms=3)
+                ax.fill_between(xs, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.15)
     for ax, (xl, yl) in zip(axes, [("env steps", "success rate"), ("env steps", "intervention rate"),
-                                   ("wall-clock (min)", "success rate")], strict=True):
-        ax.set_xlabel(xl), ax.set_ylabel(yl), ax.set_ylim(-0.05, 1.05), ax.grid(alpha=0.3)
+                                   ("wall-clock (min)", "success rate"),
+                                   ("env steps", "cycle time (steps, successful episodes)")], strict=True):
+        ax.set_xlabel(xl), ax.set_ylabel(yl), ax.grid(alpha=0.3)
+        if "rate" in yl:
+            ax.set_ylim(-0.05, 1.05)
     axes[0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -257,12 +284,27 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
         kept = _kept(path, settings, cfg.bench.learning.resume)
         if kept is not None:
             print(f"  [{variant} seed {seed}] kept from {path}", flush=True)
-            curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve)}))
+            curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve) if f.name in kept}))
             continue
         progress = functools.partial(_save, path, settings=settings, complete=False)
         curves.append(run_variant(seed_cfg, variant, root, progress))
         _save(path, curves[-1], settings=settings, complete=True)
     return curves
+
+
+def _points(cfg: Config, curves: list[Curve]) -> dict:
+    """Every evaluation point as one record, with the settings of the run: what ``docs/bench_learning.json``
+    holds and the README's learning table is read from."""
+    lb = cfg.bench.learning
+    points = [{"variant": c.variant, "seed": c.seed, "env_steps": c.env_steps[i], "wall_s": c.wall_s[i],
+               "success": c.success[i], "eval_episodes": lb.eval_episodes, "intervention": c.intervention[i],
+               "cycle_steps": c.cycle_steps[i] if i < len(c.cycle_steps) else None}
+              for c in curves for i in range(len(c.env_steps))]
+    settings = {k: getattr(cfg, k) for k in ("task", "camera", "expert", "policy", "learner", "human")}
+    settings["bench"] = lb
+    settings["torch_threads"] = torch.get_num_threads()
+    return {"settings": json.loads(json.dumps(settings, default=_plain)), "points": points,
+            "updates": {f"{c.variant}/seed{c.seed}": c.updates for c in curves}}
 
 
 def _save(path: Path, curve: Curve, *, settings: dict, complete: bool) -> None:
@@ -286,6 +328,7 @@ def run(cfg: Config) -> BenchResult:
         for seed in lb.seeds:
             curves.extend(_run_seed(cfg, seed))
     (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
+    (out / "points.json").write_text(json.dumps(_points(cfg, curves), indent=1, default=_plain))
     _plot(curves, out / "learning.png")
     rows = []
     for variant in lb.variants:
@@ -298,6 +341,8 @@ def run(cfg: Config) -> BenchResult:
                      "env_steps": int(np.mean([c.env_steps[-1] for c in group])),
                      "wall_min": float(np.mean([c.wall_s[-1] for c in group]) / 60),
                      "interventions_last": float(np.mean([c.intervention[-1] or 0.0 for c in group])),
+                     "cycle_start": _mean_known([c.cycle_steps[0] for c in group if c.cycle_steps]),
+                     "cycle_final": _mean_known([c.cycle_steps[-1] for c in group if c.cycle_steps]),
                      "updates": int(np.mean([c.updates for c in group]))})
     notes = [f"plot: {out / 'learning.png'}; curves: {out / 'curves.json'}",
              f"task {cfg.task.name}, {lb.demos} demos with expert noise {lb.demo_noise:g}, "

@@ -22,8 +22,9 @@ def _bandit_batch(n: int, obs_dim: int, target: torch.Tensor) -> dict[str, torch
 
 
 def test_residual_moves_towards_the_better_action(cfg):
+    # the critic-driven TD3 objective alone: a scale whose reach the bandit's actions fill, no imitation rows
     learner_cfg = dataclasses.replace(cfg.learner, num_critics=4, hidden_dim=64, critic_warmup_updates=200,
-                                      batch_size=128, residual_penalty=1.0)
+                                      batch_size=128, residual_penalty=1.0, residual_scale=0.1, demo_bc_weight=0.0)
     td3 = ResidualTD3(obs_dim=6, cfg=learner_cfg, device=torch.device("cpu"), seed=0)
     target = torch.tensor([0.08, -0.08, 0.05, 0.0, 0.0, 0.0, -0.05])
     data = _bandit_batch(4096, 6, target)
@@ -49,7 +50,7 @@ def test_demo_bc_term_imitates_the_humans_better_corrections(cfg):
 
     def train(weight: float) -> float:
         lc = dataclasses.replace(cfg.learner, num_critics=4, hidden_dim=64, critic_warmup_updates=50,
-                                 batch_size=128, demo_bc_weight=weight)
+                                 batch_size=128, demo_bc_weight=weight, residual_scale=0.1)
         td3 = ResidualTD3(obs_dim=6, cfg=lc, device=torch.device("cpu"), seed=0)
         torch.manual_seed(0)
         data = _bandit_batch(4096, 6, target)
