@@ -102,8 +102,9 @@ def _differences(old: dict, new: dict) -> list[str]:
     return out
 
 
-def _kept(path: Path, settings: dict, resume: bool) -> dict | None:
-    """The JSON kept at ``path`` when resuming and it was made with ``settings``, else None (with the reason)."""
+def _kept(path: Path, settings: dict, resume: bool, partial: bool = False) -> dict | None:
+    """The JSON kept at ``path`` when resuming and it was made with ``settings``, else None (with the reason);
+    ``partial``: a curve stopped part way counts."""
     if not resume or not path.is_file():
         return None
     try:
@@ -113,7 +114,7 @@ def _kept(path: Path, settings: dict, resume: bool) -> dict | None:
         print(f"  {path}: unreadable: making it again", flush=True)
         return None
     if old == settings:
-        if kept.get("complete", True):
+        if kept.get("complete", True) or partial:
             return kept
         print(f"  {path}: stopped before the end: making it again", flush=True)
         return None
@@ -212,6 +213,11 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
     return curve
 
 
+def _at(curve: Curve, steps: int) -> float | None:
+    """Success at the first evaluation at or after ``steps`` env steps (None if the curve stops before)."""
+    return next((r for s, r in zip(curve.env_steps, curve.success, strict=True) if s >= steps), None)
+
+
 def _mean_known(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
@@ -275,16 +281,28 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
     """Every variant on one seed; each variant's curve is also written to ``<out>/seed<seed>/<variant>.json``."""
     if torch_threads:
         torch.set_num_threads(torch_threads)
-    root = Path(cfg.bench.learning.out_dir) / f"seed{seed}"
-    print(f"seed {seed}: demonstrations and BC base", flush=True)
-    seed_cfg = prepare_seed(cfg, seed, root)
+    lb = cfg.bench.learning
+    root = Path(lb.out_dir) / f"seed{seed}"
+    if lb.report_only:
+        seed_cfg = _with(dataclasses.replace(cfg, seed=seed), buffer={"path": str(root / "demos.zarr")},
+                         policy={"path": str(root / "bc.pt")})
+        if _kept(root / "base.json", _settings(seed_cfg), resume=True) is None:
+            print(f"seed {seed}: no BC base made with these settings: left out", flush=True)
+            return []
+    else:
+        print(f"seed {seed}: demonstrations and BC base", flush=True)
+        seed_cfg = prepare_seed(cfg, seed, root)
     curves = []
-    for variant in cfg.bench.learning.variants:
+    for variant in lb.variants:
         path, settings = root / f"{variant}.json", _settings(seed_cfg, variant)
-        kept = _kept(path, settings, cfg.bench.learning.resume)
+        kept = _kept(path, settings, lb.resume or lb.report_only, partial=lb.report_only)
         if kept is not None:
-            print(f"  [{variant} seed {seed}] kept from {path}", flush=True)
+            stopped = "" if kept.get("complete", True) else f" (stopped at {kept['env_steps'][-1]} steps)"
+            print(f"  [{variant} seed {seed}] kept from {path}{stopped}", flush=True)
             curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve) if f.name in kept}))
+            continue
+        if lb.report_only:
+            print(f"  [{variant} seed {seed}] not made yet: left out", flush=True)
             continue
         progress = functools.partial(_save, path, settings=settings, complete=False)
         curves.append(run_variant(seed_cfg, variant, root, progress))
@@ -327,15 +345,22 @@ def run(cfg: Config) -> BenchResult:
     else:
         for seed in lb.seeds:
             curves.extend(_run_seed(cfg, seed))
+    if not curves:
+        raise SystemExit(f"bench learning: nothing to report in {out} (report_only and no piece made with these "
+                         "settings)")
+    out.mkdir(parents=True, exist_ok=True)
     (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
     (out / "points.json").write_text(json.dumps(_points(cfg, curves), indent=1, default=_plain))
     _plot(curves, out / "learning.png")
     rows = []
     for variant in lb.variants:
         group = [c for c in curves if c.variant == variant]
+        if not group:
+            continue
         final = [c.success[-1] for c in group]
         reached = [next((s for s, r in zip(c.env_steps, c.success, strict=True) if r >= 0.9), None) for c in group]
         rows.append({"variant": variant, "seeds": len(group), "start": float(np.mean([c.success[0] for c in group])),
+                     "at_half": _mean_known([_at(c, lb.env_steps // 2) for c in group]),
                      "final": float(np.mean(final)), "final_min": min(final), "final_max": max(final),
                      "steps_to_90%": None if None in reached else int(np.mean(reached)),
                      "env_steps": int(np.mean([c.env_steps[-1] for c in group])),

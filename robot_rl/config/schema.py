@@ -285,7 +285,9 @@ class LearningBenchConfig:
     episodes for ``dagger_epochs`` epochs. ``workers`` > 1 runs seeds in parallel processes (one torch thread
     each); wall-clock figures then include the contention. ``resume``: keep each seed's BC base and each
     finished (seed, variant) curve found in ``out_dir`` that was made with the same settings (see
-    :mod:`robot_rl.bench.learning`), so a stopped experiment goes on where it stopped."""
+    :mod:`robot_rl.bench.learning`), so a stopped experiment goes on where it stopped. ``report_only``: make
+    nothing, report (table, plot, ``points.json``) the pieces already in ``out_dir``, including a curve stopped
+    part way; pieces not made yet are named and left out."""
 
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
@@ -298,6 +300,7 @@ class LearningBenchConfig:
     dagger_epochs: int = 5
     workers: int = 1
     resume: bool = True
+    report_only: bool = False
     out_dir: str = "runs/bench-learning"
 
     def validate(self, key: str) -> None:

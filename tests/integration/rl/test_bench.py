@@ -66,6 +66,20 @@ def test_bench_learning_tiny(tmp_path, capsys):
     sparse = json.loads((out / "seed0" / "residual_sparse.json").read_text())
     assert sparse["settings"]["run"]["env_steps"] == 30 and sparse["env_steps"][-1] < 60
 
+    # report_only makes nothing: a curve stopped part way is reported as such, one made with other settings and a
+    # seed without a BC base are named and left out.
+    rlif_path = out / "seed0" / "residual_rlif_human.json"
+    rlif_path.write_text(json.dumps({**json.loads(rlif_path.read_text()), "complete": False}))
+    report = [a for a in again if not a.startswith("bench.learning.seeds")]
+    assert main([*report, "bench.learning.env_steps=60", "bench.learning.seeds=[0,7]",
+                 "bench.learning.report_only=true"]) == 0
+    printed = capsys.readouterr().out
+    assert "seed 7: no BC base" in printed and not (out / "seed7").exists()
+    assert "[residual_sparse seed 0] not made yet" in printed and "(stopped at " in printed
+    rows = json.loads((tmp_path / "learning.json").read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["residual_rlif_human", "hg_dagger", "hil_serl"]  # bc: remade at 30
+    assert (out / "seed0" / "bc.pt").stat().st_mtime_ns == bc_mtime
+
 
 def _children(pid: int) -> set[int]:
     out: set[int] = set()
