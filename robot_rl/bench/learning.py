@@ -58,13 +58,29 @@ class Curve:
     success: list[float] = field(default_factory=list)
     intervention: list[float | None] = field(default_factory=list)  # None: no training episodes yet
     cycle_steps: list[float | None] = field(default_factory=list)  # mean length of successful eval episodes
+    episode_success: list[list[bool]] = field(default_factory=list)  # per point, per evaluation seed
+    episode_steps: list[list[int]] = field(default_factory=list)
     updates: int = 0
 
+    def record(self, results: list) -> None:
+        """One evaluation's episodes (success and length per held-out seed) and its cycle time."""
+        done = [r.steps for r in results if r.success]
+        self.cycle_steps.append(float(np.mean(done)) if done else None)
+        self.episode_success.append([bool(r.success) for r in results])
+        self.episode_steps.append([int(r.steps) for r in results])
 
-def _cycle(results) -> float | None:
-    """Cycle time in control steps: the mean length of the successful episodes (None when none succeeded)."""
-    done = [r.steps for r in results if r.success]
-    return float(np.mean(done)) if done else None
+
+def _paired_cycle(curve: Curve) -> tuple[float, float, int] | None:
+    """Cycle time at the first and the last point on the evaluation seeds both solved: (first, last, seeds), so
+    a policy that also solves harder (longer) episodes is not counted slower for it."""
+    if len(curve.episode_success) < 2:
+        return None
+    both = [i for i, (a, b) in enumerate(zip(curve.episode_success[0], curve.episode_success[-1], strict=True))
+            if a and b]
+    if not both:
+        return None
+    first, last = curve.episode_steps[0], curve.episode_steps[-1]
+    return float(np.mean([first[i] for i in both])), float(np.mean([last[i] for i in both])), len(both)
 
 
 def _with(cfg: Config, **sections: dict) -> Config:
@@ -166,7 +182,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             rate, results = evaluate(env, policy, seeds)
             curve.env_steps, curve.wall_s = [0, lb.env_steps], [0.0, 0.0]
             curve.success, curve.intervention = [rate, rate], [None, None]
-            curve.cycle_steps = [_cycle(results)] * 2
+            curve.record(results), curve.record(results)
             return curve
         channel = weights_channel(cfg, signed=False)
         learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
@@ -177,7 +193,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
         window: list[tuple[int, int]] = []  # (intervened steps, steps) since the last evaluation
         rate, results = evaluate(env, policy, seeds)
         curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(None)
-        curve.cycle_steps.append(_cycle(results))
+        curve.record(results)
         next_eval = lb.eval_every
         with open_writer(cfg) as writer:
             while steps < lb.env_steps:
@@ -196,7 +212,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                 if steps >= next_eval or steps >= lb.env_steps:
                     policy.poll_weights(channel)
                     rate, results = evaluate(env, policy, seeds)
-                    curve.cycle_steps.append(_cycle(results))
+                    curve.record(results)
                     curve.env_steps.append(steps)
                     curve.wall_s.append(time.perf_counter() - start)
                     curve.success.append(rate)
@@ -211,6 +227,15 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                         progress(curve)
         curve.updates = learner.td3.updates if learner is not None else 0
     return curve
+
+
+def _paired_row(group: list[Curve]) -> dict:
+    paired = [p for p in map(_paired_cycle, group) if p is not None]
+    if not paired:
+        return {"cycle_both_start": None, "cycle_both_final": None, "cycle_both_seeds": 0}
+    return {"cycle_both_start": float(np.mean([p[0] for p in paired])),
+            "cycle_both_final": float(np.mean([p[1] for p in paired])),
+            "cycle_both_seeds": int(sum(p[2] for p in paired))}
 
 
 def _at(curve: Curve, steps: int) -> float | None:
@@ -350,7 +375,6 @@ def run(cfg: Config) -> BenchResult:
                          "settings)")
     out.mkdir(parents=True, exist_ok=True)
     (out / "curves.json").write_text(json.dumps([dataclasses.asdict(c) for c in curves], indent=1))
-    (out / "points.json").write_text(json.dumps(_points(cfg, curves), indent=1, default=_plain))
     _plot(curves, out / "learning.png")
     rows = []
     for variant in lb.variants:
@@ -368,8 +392,11 @@ def run(cfg: Config) -> BenchResult:
                      "interventions_last": float(np.mean([c.intervention[-1] or 0.0 for c in group])),
                      "cycle_start": _mean_known([c.cycle_steps[0] for c in group if c.cycle_steps]),
                      "cycle_final": _mean_known([c.cycle_steps[-1] for c in group if c.cycle_steps]),
+                     **_paired_row(group),
                      "updates": int(np.mean([c.updates for c in group]))})
-    notes = [f"plot: {out / 'learning.png'}; curves: {out / 'curves.json'}",
+    (out / "points.json").write_text(json.dumps({**_points(cfg, curves), "summary": rows}, indent=1,
+                                                default=_plain))
+    notes = [f"plot: {out / 'learning.png'}; curves: {out / 'curves.json'}; points: {out / 'points.json'}",
              f"task {cfg.task.name}, {lb.demos} demos with expert noise {lb.demo_noise:g}, "
              f"{lb.eval_episodes} eval episodes per point, learner {cfg.learner.num_critics} critics x "
              f"{cfg.learner.hidden_dim} hidden, UTD {cfg.learner.utd}, batch {cfg.learner.batch_size}, residual scale "

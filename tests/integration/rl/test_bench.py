@@ -36,12 +36,15 @@ def test_bench_learning_tiny(tmp_path, capsys):
     rlif = next(c for c in curves if c["variant"] == "residual_rlif_human")
     assert rlif["env_steps"][0] == 0 and rlif["env_steps"][-1] >= 60 and rlif["updates"] > 0
     assert (out / "learning.png").stat().st_size > 10_000
-    assert len(rlif["cycle_steps"]) == len(rlif["env_steps"])
+    assert len(rlif["cycle_steps"]) == len(rlif["env_steps"]) == len(rlif["episode_success"])
+    assert [len(e) for e in rlif["episode_steps"]] == [1] * len(rlif["env_steps"])  # one evaluation episode a point
     points = json.loads((out / "points.json").read_text())  # one record per evaluation point, with the settings
     assert len(points["points"]) == sum(len(c["env_steps"]) for c in curves)
     assert {"variant", "seed", "env_steps", "wall_s", "success", "eval_episodes", "intervention",
             "cycle_steps"} <= set(points["points"][0])
     assert points["settings"]["bench"]["seeds"] == [0, 1] and points["settings"]["learner"]["num_critics"] == 2
+    assert [r["variant"] for r in points["summary"]] == [r["variant"] for r in report["rows"]]
+    assert {"at_half", "cycle_both_start", "cycle_both_final", "cycle_both_seeds"} <= set(report["rows"][0])
     hil = next(c for c in curves if c["variant"] == "hil_serl")
     assert hil["updates"] > 0
     with ReplayStore.open(out / "seed0" / "hil_serl" / "replay.zarr") as store:  # no base: the actor recorded none
