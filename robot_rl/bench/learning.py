@@ -262,7 +262,8 @@ def _plot(curves: list[Curve], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(20, 4))
-    for variant in dict.fromkeys(c.variant for c in curves):
+    for k, variant in enumerate(dict.fromkeys(c.variant for c in curves)):
+        color = f"C{k}"  # one colour per variant in every panel, also where a variant has nothing to draw
         group = [c for c in curves if c.variant == variant]
         n = min(len(c.env_steps) for c in group)
         x = np.mean([c.env_steps[:n] for c in group], axis=0)
@@ -275,8 +276,8 @@ def _plot(curves: list[Curve], path: Path) -> None:
                 continue
             with warnings.catch_warnings():  # a point no seed has (no training episodes yet) is left out
                 warnings.simplefilter("ignore", RuntimeWarning)
-                ax.plot(xs, np.nanmean(ys, 0), label=variant, marker="o", ms=3)
-                ax.fill_between(xs, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.15)
+                ax.plot(xs, np.nanmean(ys, 0), label=variant, marker="o", ms=3, color=color)
+                ax.fill_between(xs, np.nanmin(ys, 0), np.nanmax(ys, 0), alpha=0.15, color=color)
     for ax, (xl, yl) in zip(axes, [("env steps", "success rate"), ("env steps", "intervention rate"),
                                    ("wall-clock (min)", "success rate"),
                                    ("env steps", "cycle time (steps, successful episodes)")], strict=True):
