@@ -291,7 +291,7 @@ class LearningBenchConfig:
 
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     variants: list[str] = field(default_factory=lambda: list(LEARNING_VARIANTS))
-    demos: int = 100  # measured on the full pick_place at 128x128: BC 32% (seed 0, 50 eval episodes)
+    demos: int = 100  # measured on the full pick_place at 128x128: BC 26 / 32% (seeds 0 / 1, 50 eval episodes)
     demo_noise: float = 0.2
     env_steps: int = 20_000
     eval_every: int = 2_000
