@@ -132,7 +132,7 @@ def test_spacemouse_and_keyboard_reach_the_teleop_topics(probe, spawn, display, 
 
 
 def test_simulated_human_takes_over_and_hands_back_over_ros(tmp_path, probe, spawn):
-    overrides = [*tiny_setup(tmp_path), "ros.teleop=sim", "ros.seed=0", "ros.episodes=2", *HUMAN]
+    overrides = [*tiny_setup(tmp_path), "ros.teleop=sim", "ros.seed=0", "ros.episodes=3", *HUMAN]
     events = probe.collect(String, qos.TELEOP_EVENTS, deep(qos.EVENTS))
     intervening = probe.collect(Bool, qos.TELEOP_INTERVENING, deep(qos.LATCHED))
     twists = probe.collect(TwistStamped, qos.TELEOP_TWIST, deep(qos.SENSOR))
@@ -145,7 +145,7 @@ def test_simulated_human_takes_over_and_hands_back_over_ros(tmp_path, probe, spa
             assert name == "actor" or node.alive(), f"{name} node died:\n{node.output()[-3000:]}"
         return not nodes["actor"].alive()
 
-    wait_for(actor_done, 150, "the actor to finish its 2 episodes", poll_s=0.2)
+    wait_for(actor_done, 150, "the actor to finish its 3 episodes", poll_s=0.2)
     assert nodes["actor"].stop() == 0, nodes["actor"].output()[-3000:]
     with probe.lock:
         said = [m.data for _, m in events]
@@ -161,8 +161,10 @@ def test_simulated_human_takes_over_and_hands_back_over_ros(tmp_path, probe, spa
     with ReplayStore.open(str(tmp_path / "replay.zarr")) as store:
         eps = [store.read_episode(i) for i in range(store.n_episodes)
                if store.episode_meta(i).source == EpisodeSource.policy]
-    assert len(eps) == 2
-    for ep in eps:
+    assert len(eps) == 3
+    # the first episode may run before DDS discovery has matched the teleop node to the actor's topics on a loaded
+    # machine; by the later ones it has
+    for ep in eps[1:]:
         idx = np.flatnonzero(ep["intervened"])
         assert len(idx) >= 3, f"the simulated human never drove: intervened {ep['intervened']}"
         assert not ep["intervened"][idx[0]:].all(), "the human never handed back within the episode"
