@@ -138,12 +138,17 @@ def _kept(path: Path, settings: dict, resume: bool, partial: bool = False) -> di
     return None
 
 
+def _seed_config(cfg: Config, seed: int, root: Path) -> Config:
+    """The config of one seed: its seed, its demonstrations and BC base under ``root``."""
+    return _with(dataclasses.replace(cfg, seed=seed), buffer={"path": str(root / "demos.zarr")},
+                 policy={"path": str(root / "bc.pt")})
+
+
 def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
     """Demonstrations and a BC base for one seed (kept from an earlier run with the same settings when
     ``bench.learning.resume``); returns the config pointing at them."""
     root.mkdir(parents=True, exist_ok=True)
-    cfg = _with(cfg, buffer={"path": str(root / "demos.zarr")}, policy={"path": str(root / "bc.pt")})
-    cfg = dataclasses.replace(cfg, seed=seed)
+    cfg = _seed_config(cfg, seed, root)
     settings, stamp = _settings(cfg), root / "base.json"  # not bc.json: the "bc" variant's curve
     if _kept(stamp, settings, cfg.bench.learning.resume) is None or not Path(cfg.policy.path).is_file():
         stamp.unlink(missing_ok=True)
@@ -310,8 +315,7 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
     lb = cfg.bench.learning
     root = Path(lb.out_dir) / f"seed{seed}"
     if lb.report_only:
-        seed_cfg = _with(dataclasses.replace(cfg, seed=seed), buffer={"path": str(root / "demos.zarr")},
-                         policy={"path": str(root / "bc.pt")})
+        seed_cfg = _seed_config(cfg, seed, root)
         if _kept(root / "base.json", _settings(seed_cfg), resume=True) is None:
             print(f"seed {seed}: no BC base made with these settings: left out", flush=True)
             return []
