@@ -41,7 +41,8 @@ def test_bench_learning_tiny(tmp_path, capsys):
     points = json.loads((out / "points.json").read_text())  # one record per evaluation point, with the settings
     assert len(points["points"]) == sum(len(c["env_steps"]) for c in curves)
     assert {"variant", "seed", "env_steps", "wall_s", "success", "eval_episodes", "intervention",
-            "cycle_steps"} <= set(points["points"][0])
+            "cycle_steps", "episode_success", "episode_steps"} <= set(points["points"][0])
+    assert all(len(p["episode_success"]) == len(p["episode_steps"]) == p["eval_episodes"] for p in points["points"])
     assert points["settings"]["bench"]["seeds"] == [0, 1] and points["settings"]["learner"]["num_critics"] == 2
     assert [r["variant"] for r in points["summary"]] == [r["variant"] for r in report["rows"]]
     assert {"at_half", "cycle_both_start", "cycle_both_final", "cycle_both_seeds"} <= set(report["rows"][0])
