@@ -340,18 +340,20 @@ def _run_seed(cfg: Config, seed: int, torch_threads: int = 0) -> list[Curve]:
     return curves
 
 
+def _item(values: list, i: int) -> object:
+    """``values[i]``, or None for a curve kept from before that field was recorded."""
+    return values[i] if i < len(values) else None
+
+
 def _points(cfg: Config, curves: list[Curve]) -> dict:
     """Every evaluation point as one record, with the settings of the run: what ``docs/bench_learning.json``
     holds and the README's learning table is read from. Each point keeps its evaluation episodes (success and
     length per held-out seed), so the file alone is enough to recompute any figure of the table."""
     lb = cfg.bench.learning
-    def known(values: list, i: int) -> object:
-        return values[i] if i < len(values) else None  # curves kept from before a field was recorded lack it
-
     points = [{"variant": c.variant, "seed": c.seed, "env_steps": c.env_steps[i], "wall_s": c.wall_s[i],
                "success": c.success[i], "eval_episodes": lb.eval_episodes, "intervention": c.intervention[i],
-               "cycle_steps": known(c.cycle_steps, i), "episode_success": known(c.episode_success, i),
-               "episode_steps": known(c.episode_steps, i)}
+               "cycle_steps": _item(c.cycle_steps, i), "episode_success": _item(c.episode_success, i),
+               "episode_steps": _item(c.episode_steps, i)}
               for c in curves for i in range(len(c.env_steps))]
     settings = {k: getattr(cfg, k) for k in ("task", "camera", "expert", "policy", "learner", "human")}
     settings["bench"] = lb
