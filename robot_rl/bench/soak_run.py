@@ -294,10 +294,8 @@ class SoakRun:
             ev.refresh()
             n = bisect.bisect_right(ev.times["episode"], t)
             before = [(s, w) for s, w in zip(ev.episode_seeds[:n], ev.episode_wall[:n], strict=True) if s >= 0]
-            after = ev.acks(t, float("inf"))
             rec.behaviour = "the episode the robot restart interrupted runs again"
-            rec.interrupted = before[-1] if before else None
-            rec.rerun = bool(before and after and after[0] == before[-1][0])
+            rec.interrupted = before[-1] if before else None  # whether it ran again is judged at the end
         ends_after = self._ends()
         if ends_before is not None and ends_after is not None and list(ends_after[:len(ends_before)]) != list(
                 ends_before):
@@ -456,10 +454,16 @@ class SoakRun:
             return
         policy = [(int(s), float(w)) for s, w, src in zip(meta["seed"], meta["wall_start"], meta["source"],
                                                          strict=True) if int(src) == int(EpisodeSource.policy)]
+        ev = self.events
+        ev.refresh()
         for f in r.faults:
             if f.kind != "kill_robot" or f.interrupted is None:
                 continue
             seed, acked = f.interrupted
+            # From the whole log, not at recovery: the observer matches the restarted robot's latched
+            # /robot/episode late (discovery pairs peers one at a time), often after the actor's first command.
+            after = [s for s, w in zip(ev.episode_seeds, ev.episode_wall, strict=True) if w > f.at_wall and s >= 0]
+            f.rerun = bool(after) and after[0] == seed
             finished = any(s == seed and acked - 2.0 <= w < f.at_wall for s, w in policy)
             f.behaved = f.rerun != finished
             f.note += (f" episode (seed {seed}) had finished before the kill" if finished else

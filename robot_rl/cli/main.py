@@ -19,8 +19,7 @@ from robot_rl.config.loader import ConfigError, group_options, groups, load_conf
 @dataclass(frozen=True)
 class Command:
     summary: str
-    module: str | None  # None: planned, not built yet
-    issue: int = 0
+    module: str  # imported only when the command runs (or shows its --help)
 
 
 COMMANDS: dict[str, Command] = {
@@ -29,16 +28,16 @@ COMMANDS: dict[str, Command] = {
     "train-bc": Command("train the behaviour-cloning base policy", "robot_rl.cli.train_bc"),
     "learn": Command("run the asynchronous residual learner", "robot_rl.cli.learn"),
     "act": Command("run the actor: BC base + residual, recording to the store", "robot_rl.cli.act"),
-    "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up", 5),
-    "replay": Command("replay a recorded episode in simulation; EE tracking error", "robot_rl.cli.replay", 8),
-    "video": Command("an episode's camera frames beside its simulated replay, as MP4", "robot_rl.cli.video", 8),
-    "report": Command("a training report: self-contained HTML with plots", "robot_rl.cli.report", 8),
-    "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer", 3),
-    "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", "robot_rl.cli.calibrate", 7),
+    "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up"),
+    "replay": Command("replay a recorded episode in simulation; EE tracking error", "robot_rl.cli.replay"),
+    "video": Command("an episode's camera frames beside its simulated replay, as MP4", "robot_rl.cli.video"),
+    "report": Command("a training report: self-contained HTML with plots", "robot_rl.cli.report"),
+    "buffer": Command("inspect and verify a replay store", "robot_rl.cli.buffer"),
+    "calibrate": Command("camera intrinsics, hand-eye extrinsics, workspace bounds", "robot_rl.cli.calibrate"),
     "bench": Command("benchmarks: print a table, write JSON", "robot_rl.cli.bench"),
-    "doctor": Command("check this machine: rendering, packages, devices", "robot_rl.cli.doctor", 6),
+    "doctor": Command("check this machine: rendering, packages, devices", "robot_rl.cli.doctor"),
     "record-camera": Command("record a RealSense to a .db3 file (or describe one) to reproduce problems",
-                             "robot_rl.cli.record_camera", 6),
+                             "robot_rl.cli.record_camera"),
     "config": Command("print the composed configuration (after overrides)", "robot_rl.cli.config_cmd"),
 }
 
@@ -47,8 +46,7 @@ def _overview() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: robot-rl <command> [args] [key=value ...]", "", "commands:"]
     for name, cmd in COMMANDS.items():
-        note = "" if cmd.module else f"  (planned: issue {cmd.issue})"
-        lines.append(f"  {name:<{width}}  {cmd.summary}{note}")
+        lines.append(f"  {name:<{width}}  {cmd.summary}")
     lines += ["", "Run 'robot-rl <command> --help' for a command's arguments and config overrides."]
     return "\n".join(lines)
 
@@ -99,10 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"robot-rl: unknown command {name!r}\n\n{_overview()}", file=sys.stderr)
         return 2
     cmd = COMMANDS[name]
-    if cmd.module is None:
-        print(f"robot-rl {name}: {cmd.summary}.\nNot available yet (planned in issue {cmd.issue}).",
-              file=sys.stderr)
-        return 2
     module = importlib.import_module(cmd.module)
     args = build_parser(name, module).parse_intermixed_args(rest)  # overrides may follow --options
     args.overrides = with_profile(module, args.overrides)
