@@ -33,20 +33,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.bench.report import BenchResult
 from robot_rl.config.schema import Config, RewardMode
+from robot_rl.learner.loop import Learner
+from robot_rl.learner.weights import weights_channel
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.train_bc import load_dataset, train_bc
-from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.episodes import ResidualDecider, run_episode
-from robot_rl.rl.evaluate import eval_seeds, evaluate
-from robot_rl.rl.human import SimulatedHuman
-from robot_rl.rl.learner import Learner
-from robot_rl.rl.sim_session import load_policy, open_writer
-from robot_rl.rl.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.harness.collect import collect_demos
+from robot_rl.sim.harness.episodes import ResidualDecider, run_episode
+from robot_rl.sim.harness.evaluate import eval_seeds, evaluate
+from robot_rl.sim.harness.human import SimulatedHuman
 
 
 @dataclass

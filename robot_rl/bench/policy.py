@@ -14,15 +14,15 @@ import dataclasses
 import numpy as np
 import torch
 
+from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.bench.report import BenchResult
 from robot_rl.bench.timing import ms, rate
 from robot_rl.config.schema import Config
-from robot_rl.hardware.robot import STATE_DIM
+from robot_rl.learner.td3 import ResidualTD3
 from robot_rl.policies.bc import BCNetwork, ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.policies.encoders import ObservationEncoder
-from robot_rl.rl.policy import ResidualPolicy
-from robot_rl.rl.td3 import ResidualTD3
+from robot_rl.spec import ACTION_DIM, STATE_DIM, image_key
 
 
 def _batch(obs_dim: int, b: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -31,13 +31,14 @@ def _batch(obs_dim: int, b: int, device: torch.device) -> dict[str, torch.Tensor
     def r(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=g).to(device) * 2 - 1
 
-    return {"obs": r(b, obs_dim), "next_obs": r(b, obs_dim), "base_action": r(b, 7), "next_base_action": r(b, 7),
-            "action": r(b, 7), "reward": r(b), "discount": torch.full((b,), 0.97, device=device)}
+    return {"obs": r(b, obs_dim), "next_obs": r(b, obs_dim), "base_action": r(b, ACTION_DIM),
+            "next_base_action": r(b, ACTION_DIM), "action": r(b, ACTION_DIM), "reward": r(b),
+            "discount": torch.full((b,), 0.97, device=device)}
 
 
 def _raw_obs(cfg: Config, b: int, device: torch.device, seed: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    out = {f"images/{c}": torch.randint(0, 256, (b, cfg.camera.height, cfg.camera.width, 3), generator=g,
+    out = {image_key(c): torch.randint(0, 256, (b, cfg.camera.height, cfg.camera.width, 3), generator=g,
                                         dtype=torch.uint8).to(device) for c in cfg.camera.names}
     return out | {"state": torch.randn(b, STATE_DIM, generator=g).to(device)}
 
@@ -73,7 +74,7 @@ def run(cfg: Config) -> BenchResult:
                  "vs": "time with encoder / frozen features"})
 
     rng = np.random.default_rng(0)
-    obs = {f"images/{c}": rng.integers(0, 255, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)
+    obs = {image_key(c): rng.integers(0, 255, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)
            for c in cfg.camera.names}
     obs["state"] = rng.standard_normal(STATE_DIM).astype(np.float32)
     policy = ResidualPolicy(ChunkedBase(net, p.execute_steps, device), lc, device)

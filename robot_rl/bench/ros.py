@@ -1,7 +1,7 @@
 """The ROS 2 layer's cost: camera capture stamp -> command published, p50/p99, and control-period jitter p99,
 at 10 Hz and 30 Hz, with two 128x128 cameras (and one 640x480 camera for scale).
 
-Both pipelines run the same actor (:class:`robot_rl.graph.actor.GraphActor` with the same untrained BC base +
+Both pipelines run the same actor (:class:`robot_rl.actor.tick.GraphActor` with the same untrained BC base +
 residual, cameras streaming at ``camera.fps``, newest-frame semantics, no lock-step):
 - **ROS**: a synthetic camera + robot-state process -> ``actor_node`` -> a probe process, over DDS on loopback
   (published: the actor node's own record, ``ros.timing_path``; received: at the probe, one more hop);
@@ -27,16 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robot_rl.actor.control_loop import ControlLoop
+from robot_rl.actor.observation import ObservationBuffer
+from robot_rl.actor.tick import GraphActor
 from robot_rl.bench.report import BenchResult
+from robot_rl.cli.supervisor import graph_env
 from robot_rl.config import Config, load_config
 from robot_rl.control.safety import SafetyLimits
-from robot_rl.graph.actor import GraphActor
-from robot_rl.graph.control_loop import ControlLoop
-from robot_rl.graph.observation import ObservationBuffer
-from robot_rl.graph.supervisor import graph_env
-from robot_rl.hardware.robot import STATE_DIM
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import BCNetwork
+from robot_rl.spec import STATE_DIM, image_key, observation_keys
 
 SETUPS = (("two 128x128 cameras", ["wrist", "front"], 128, 128), ("one 640x480 camera", ["front"], 640, 480))
 RATES = (10.0, 30.0)
@@ -71,12 +71,12 @@ def _camera_hz(fps: float, hz: float, n: int) -> float:
 def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
     """Camera thread + the control loop at ``hz`` (the actor node's :class:`ControlLoop`), one process; n
     commands after the warm-up."""
-    from robot_rl.rl.sim_session import load_policy
+    from robot_rl.actor.wiring import load_policy
 
     rng = np.random.default_rng(0)
     frames = {c: rng.integers(0, 256, (cfg.camera.height, cfg.camera.width, 3), dtype=np.uint8)
               for c in cfg.camera.names}
-    buf = ObservationBuffer([*(f"images/{c}" for c in cfg.camera.names), "state"], cfg.camera.max_age_s)
+    buf = ObservationBuffer(observation_keys(cfg.camera.names), cfg.camera.max_age_s)
     stop, done = threading.Event(), threading.Event()
 
     def camera() -> None:
@@ -84,7 +84,7 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
         while not stop.is_set():
             t = time.time()
             for c, f in frames.items():
-                buf.put(f"images/{c}", f.copy(), t)  # a new buffer per frame, as a driver hands out
+                buf.put(image_key(c), f.copy(), t)  # a new buffer per frame, as a driver hands out
             buf.put("state", np.zeros(STATE_DIM, np.float32), t)
             t_next += period
             stop.wait(max(0.0, t_next - time.time()))

@@ -1,5 +1,5 @@
 """The fault-injection soak: the whole sim graph of ``robot-rl up sim`` runs under a
-:class:`~robot_rl.graph.supervisor.Supervisor` while a seeded schedule injects one fault at a time, each at a
+:class:`~robot_rl.cli.supervisor.Supervisor` while a seeded schedule injects one fault at a time, each at a
 random moment once the graph is healthy (commands reaching the robot), and measures what it cost.
 
 Faults (``bench.soak.faults``):
@@ -82,11 +82,11 @@ def _prepare(cfg: Config) -> None:
     """An untrained BC base at policy.path and a few expert demos in the store (the learner's offline half)."""
     import torch
 
+    from robot_rl.actor.wiring import open_writer
     from robot_rl.policies import bundle as bundles
     from robot_rl.policies.bc import BCNetwork
-    from robot_rl.rl.collect import collect_demos
-    from robot_rl.rl.sim_session import open_writer
     from robot_rl.sim.env import PickPlaceEnv
+    from robot_rl.sim.harness.collect import collect_demos
 
     torch.manual_seed(cfg.bench.soak.seed)
     net = BCNetwork(cfg.camera.names, (cfg.camera.height, cfg.camera.width), 10, cfg.policy.chunk,

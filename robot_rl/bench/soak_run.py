@@ -1,5 +1,5 @@
 """The soak's run (see :mod:`robot_rl.bench.soak` for what it injects and checks): the graph under a
-:class:`~robot_rl.graph.supervisor.Supervisor`, the observer and relay processes, the fault schedule, and the
+:class:`~robot_rl.cli.supervisor.Supervisor`, the observer and relay processes, the fault schedule, and the
 accounting at the end (store, episodes per actor life, learner resumes, RSS / FD growth, violations)."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge
 from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill
+from robot_rl.cli.supervisor import NodeSpec, Supervisor, graph_env, graph_specs
 from robot_rl.config import Config
 from robot_rl.data.recorder import FAULT_ENOSPC_ENV
-from robot_rl.graph.supervisor import NodeSpec, Supervisor, graph_env, graph_specs
 from robot_rl.hardware.deadline import wait_until
 
 PAUSE_TARGETS = ("camera", "robot", "actor")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config import Config
-from robot_rl.rl.episodes import ResidualDecider, run_episode
-from robot_rl.rl.human import SimulatedHuman
-from robot_rl.rl.sim_session import load_policy, open_writer
-from robot_rl.rl.weights import weights_channel
+from robot_rl.learner.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.harness.episodes import ResidualDecider, run_episode
+from robot_rl.sim.harness.human import SimulatedHuman
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

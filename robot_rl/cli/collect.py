@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
+from robot_rl.actor.wiring import open_writer
 from robot_rl.config import Config
-from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.sim_session import open_writer
 from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.sim.harness.collect import collect_demos
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:

@@ -33,21 +33,21 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_rl.actor.policy import ResidualPolicy
+from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.bench.report import format_table
 from robot_rl.cli.train_bc import train_and_save
 from robot_rl.cli.up import ros_missing, run_graph
 from robot_rl.config import Config
 from robot_rl.data.integrity import summarize
-from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.episodes import EpisodeResult, ResidualDecider, run_episode
-from robot_rl.rl.evaluate import eval_seeds, evaluate, evaluate_human, success_difference
-from robot_rl.rl.human import SimulatedHuman
-from robot_rl.rl.pacing import LearnerPace, LearnerProgress, read_progress
-from robot_rl.rl.policy import ResidualPolicy
-from robot_rl.rl.sim_session import load_policy, open_writer
-from robot_rl.rl.weights import weights_channel
+from robot_rl.learner.pacing import LearnerPace, LearnerProgress, read_progress
+from robot_rl.learner.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.harness.collect import collect_demos
+from robot_rl.sim.harness.episodes import EpisodeResult, ResidualDecider, run_episode
+from robot_rl.sim.harness.evaluate import eval_seeds, evaluate, evaluate_human, success_difference
+from robot_rl.sim.harness.human import SimulatedHuman
 from robot_rl.viz.video import write_strip, write_video
 
 PROFILE = "demo"  # robot-rl demo composes configs/profile/demo.yaml unless another profile= is given
@@ -139,8 +139,8 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
 def _learning_summary(cfg: Config, out: Path, before: int, bc: list, final: list) -> dict:
     """The figures the demo is about: the paired difference with its 95% interval, the UTD the learner reached,
     and the learning-curve PNG (training episodes from the store, the learner's own log)."""
+    from robot_rl.learner.loop import METRICS
     from robot_rl.report.stats import load_learner_log
-    from robot_rl.rl.learner import METRICS
     from robot_rl.viz.learning_curve import plot_learning_curve
 
     bc_ok, final_ok = [r.success for r in bc], [r.success for r in final]

@@ -12,8 +12,8 @@ import signal
 import time
 
 from robot_rl.config import Config
-from robot_rl.rl.learner import Learner, LearnerStatus
-from robot_rl.rl.weights import weights_channel
+from robot_rl.learner.loop import Learner, LearnerStatus
+from robot_rl.learner.weights import weights_channel
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 
+from robot_rl.actor.wiring import load_policy
 from robot_rl.config import Config
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import BCNetwork
 from robot_rl.policies.train_bc import BCHistory, load_dataset, train_bc
-from robot_rl.rl.evaluate import eval_seeds, evaluate
-from robot_rl.rl.sim_session import load_policy
+from robot_rl.sim.harness.evaluate import eval_seeds, evaluate
 
 
 def train_and_save(cfg: Config, progress: bool = True) -> tuple[BCNetwork, BCHistory]:

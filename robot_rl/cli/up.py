@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from robot_rl.cli.supervisor import Supervisor, graph_env, graph_specs
 from robot_rl.config import Config, ConfigError, load_config
-from robot_rl.graph.supervisor import Supervisor, graph_env, graph_specs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Config of the ROS 2 node graph (``ros.*``): which nodes ``robot-rl up`` starts and how they talk.
 
 The nodes themselves live in ``ros_ws/src/robot_rl_ros``; the core library only describes the graph
-here and supervises it (:mod:`robot_rl.graph.supervisor`), it never imports rclpy.
+here and supervises it (:mod:`robot_rl.cli.supervisor`), it never imports rclpy.
 """
 
 from __future__ import annotations

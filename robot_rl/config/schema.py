@@ -225,7 +225,7 @@ class DemoConfig:
     after. ``ros``: run the actor episodes as the ROS 2 node graph (``robot-rl up sim``; needs the
     ``ros`` extra) instead of in-process. ``pace_learner`` (in-process): between episodes the twin waits
     until the learner trained ``learner.utd`` updates per committed online transition, at most
-    ``pace_timeout_s`` per wait, as a real robot's control rate would leave it time to (robot_rl.rl.pacing)."""
+    ``pace_timeout_s`` per wait, as a real robot's control rate would leave it time to (robot_rl.learner.pacing)."""
 
     demos: int = 30
     demo_noise: float = 0.2
@@ -561,8 +561,8 @@ class LearnerConfig:
 
 @dataclass
 class HumanConfig:
-    """The simulated human (:mod:`robot_rl.rl.human`): watches the policy, takes over with the scripted expert when
-    it drifts or stalls, and keeps control until the task is back on track."""
+    """The simulated human (:mod:`robot_rl.sim.harness.human`): watches the policy, takes over with the scripted
+    expert when it drifts or stalls, and keeps control until the task is back on track."""
 
     enabled: bool = True
     drift_threshold: float = 0.5  # mean |policy - human| action gap that counts as drifting

@@ -1,7 +1,7 @@
 """The one place where commands are checked and clipped before they reach any arm, real or simulated.
 
-An action is ``(7,) float32`` in [-1, 1]: EE delta translation (3), delta rotation as axis-angle
-(3), gripper (1; -1 open, +1 closed). Malformed actions (wrong shape, NaN/inf) are refused with an
+An action is ``(7,) float32`` in [-1, 1] (:mod:`robot_rl.spec`): EE delta translation (3), delta rotation as
+axis-angle (3), gripper (1; -1 open, +1 closed). Malformed actions (wrong shape, NaN/inf) are refused with an
 error naming the problem: a policy emitting NaN is a bug to surface, not to paper over. Out-of-range
 values are clipped, and the clipping is reported so callers can log it.
 
@@ -23,9 +23,7 @@ import numpy as np
 from robot_rl.calibration.workspace import workspace_bounds
 from robot_rl.config.schema import RobotConfig
 from robot_rl.control.rotations import mat_to_quat, mat_to_rotvec, orthonormalize, rotvec_to_mat
-
-ACTION_DIM = 7
-ACTION_NAMES = ("dx", "dy", "dz", "drx", "dry", "drz", "gripper")
+from robot_rl.spec import ACTION_DIM, ACTION_NAMES
 
 
 class ActionError(ValueError):

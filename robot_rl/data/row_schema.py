@@ -40,10 +40,12 @@ from typing import Any
 import numpy as np
 
 from robot_rl.data.errors import RowError
+from robot_rl.spec import ACTION_DIM, JOINTS, STATE
+from robot_rl.spec import IMAGE_PREFIX as OBS_IMAGE_PREFIX
 
-IMAGE_PREFIX = "obs/images/"
-STATE_KEY = "obs/state"
-JOINTS_KEY = "obs/joints"
+IMAGE_PREFIX = f"obs/{OBS_IMAGE_PREFIX}"  # the store keeps the observation under obs/
+STATE_KEY = f"obs/{STATE}"
+JOINTS_KEY = f"obs/{JOINTS}"
 ACTION_KEYS = ("action", "base_action", "residual_action", "policy_action")
 FLAG_KEYS = ("intervened", "success", "terminated", "truncated")
 TIME_KEYS = ("t_obs", "t_action")
@@ -85,7 +87,8 @@ def _scalar(key: str, spec: FieldSpec, value: Any) -> Any:
     return spec.dtype.type(value)
 
 
-def image_key(camera: str) -> str:
+def stored_image_key(camera: str) -> str:
+    """The store's column of a camera's frames: ``obs/images/<camera>``."""
     return f"{IMAGE_PREFIX}{camera}"
 
 
@@ -114,7 +117,7 @@ class RowSchema:
         object.__setattr__(self, "image_hw", tuple(int(v) for v in self.image_hw))
         h, w = self.image_hw
         f32, b = np.dtype(np.float32), np.dtype(bool)
-        specs = [FieldSpec(image_key(c), (h, w, 3), np.dtype(np.uint8), False) for c in cams]
+        specs = [FieldSpec(stored_image_key(c), (h, w, 3), np.dtype(np.uint8), False) for c in cams]
         specs.append(FieldSpec(STATE_KEY, (self.state_dim,), f32, True))
         if self.joints_dim:
             specs.append(FieldSpec(JOINTS_KEY, (self.joints_dim,), f32, True))
@@ -130,7 +133,7 @@ class RowSchema:
 
     @property
     def image_keys(self) -> tuple[str, ...]:
-        return tuple(image_key(c) for c in self.cameras)
+        return tuple(stored_image_key(c) for c in self.cameras)
 
     @property
     def row_nbytes(self) -> int:
@@ -209,7 +212,8 @@ class RowSchema:
                    joints_dim=int(data.get("joints_dim", 0)))
 
     @classmethod
-    def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = 7, joints_dim: int = 0) -> RowSchema:
+    def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = ACTION_DIM,
+                           joints_dim: int = 0) -> RowSchema:
         """From a :class:`~robot_rl.config.schema.CameraConfig` (names, height, width)."""
         return cls(cameras=tuple(camera.names), image_hw=(camera.height, camera.width),
                    state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim)

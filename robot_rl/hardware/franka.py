@@ -202,6 +202,10 @@ class FrankaRobot(Robot):
             self.set_gripper(-1.0, wait=True)
         return self.read_state()
 
+    def reset_episode(self, seed: int) -> None:
+        """An episode's start on hardware: :meth:`reset` (``seed`` only names the episode)."""
+        self.reset()
+
     def set_gripper(self, command: float, wait: bool = False) -> None:
         """-1 opens, +1 grasps with ``robot.gripper_grasp_force`` (clipped to ``gripper_max_force``).
         With ``wait``, returns once the command finished; a command that never finishes raises

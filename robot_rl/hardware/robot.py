@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from robot_rl import spec
 from robot_rl.control.safety import ClipReport
 
-# EE position (3), EE orientation as the first two columns of its rotation matrix (6: continuous and
-# unique, unlike a quaternion whose sign flips), gripper width (1).
-STATE_DIM = 10
-JOINTS_DIM = 7  # arm joint positions recorded beside the state (``obs/joints``)
+if TYPE_CHECKING:
+    from robot_rl.config.schema import Config
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,8 @@ class RobotState:
     errors: tuple[str, ...] = ()  # active error flags (libfranka names), empty when healthy
 
     def proprio(self) -> np.ndarray:
-        """The observation's ``state`` vector. (10,) float32: position, rotation columns x and y, width."""
-        rot6 = self.ee_mat[:, :2].T.reshape(6)
-        return np.concatenate([self.ee_pos, rot6, [self.gripper_width]]).astype(np.float32)
+        """The observation's ``state`` vector (:func:`robot_rl.spec.proprio`): (10,) float32."""
+        return spec.proprio(self.ee_pos, self.ee_mat, self.gripper_width)
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,16 @@ class Robot(ABC):
     @abstractmethod
     def stop(self) -> None: ...
 
+    def reset_episode(self, seed: int) -> None:
+        """Bring the arm (in sim: the whole cell, randomised by ``seed``) to an episode's start. The default
+        does nothing: an arm without a scene or a home pose to return to."""
+        return None
+
+    def outcome(self) -> str | None:
+        """``success`` / ``failure`` once per episode where the backend can judge the task (the twin's
+        privileged check); None otherwise (on hardware the human says so)."""
+        return None
+
     def __enter__(self) -> Robot:
         self.connect()
         return self
@@ -80,3 +89,19 @@ class Robot(ABC):
             self.stop()
         finally:
             self.disconnect()
+
+
+def make_robot(cfg: Config) -> Robot:
+    """The one place a robot backend is chosen (``robot.backend``); the robot is connected."""
+    from robot_rl.config.schema import RobotBackend
+
+    if cfg.robot.backend == RobotBackend.mujoco:
+        from robot_rl.sim.cell import SimCell
+
+        robot: Robot = SimCell(cfg)
+    else:
+        from robot_rl.hardware.franka import FrankaRobot
+
+        robot = FrankaRobot(cfg.robot)
+    robot.connect()
+    return robot

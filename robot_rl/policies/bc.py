@@ -18,8 +18,7 @@ from torch import nn
 
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.encoders import ObservationEncoder
-
-ACTION_DIM = 7
+from robot_rl.spec import ACTION_DIM, image_key
 
 
 class BCNetwork(bundles.BundledModule):
@@ -56,7 +55,7 @@ class BCNetwork(bundles.BundledModule):
 
     def encode(self, images: Mapping[str, torch.Tensor], state: torch.Tensor, augment_pad: int = 0) -> torch.Tensor:
         """Features: per-camera embeddings + normalised state. (B, features_dim) float."""
-        return self.observation({**{f"images/{c}": images[c] for c in self.cameras}, "state": state}, augment_pad)
+        return self.observation({**{image_key(c): images[c] for c in self.cameras}, "state": state}, augment_pad)
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(features)).view(-1, self.chunk, ACTION_DIM)
@@ -104,7 +103,7 @@ class ChunkedBase:
 
     @torch.no_grad()
     def act(self, obs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        images = {c: torch.from_numpy(np.ascontiguousarray(obs[f"images/{c}"]))[None].to(self.device)
+        images = {c: torch.from_numpy(np.ascontiguousarray(obs[image_key(c)]))[None].to(self.device)
                   for c in self.net.cameras}
         state = torch.from_numpy(np.asarray(obs["state"], dtype=np.float32))[None].to(self.device)
         feats = self.net.encode(images, state)

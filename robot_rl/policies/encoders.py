@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robot_rl.spec import image_key
+
 
 def to_float_nchw(images: torch.Tensor) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [-0.5, 0.5]."""
@@ -127,6 +129,6 @@ class ObservationEncoder(nn.Module):
             return obs
         if not isinstance(obs, Mapping):
             raise TypeError("a trainable-encoder residual takes raw observations {'images/<cam>': ..., 'state': ...}")
-        parts = [self.encoders[c](random_shift(to_float_nchw(obs[f"images/{c}"]), augment_pad)) for c in self.cameras]
+        parts = [self.encoders[c](random_shift(to_float_nchw(obs[image_key(c)]), augment_pad)) for c in self.cameras]
         parts.append((obs["state"].float() - self.state_mean) / self.state_std)
         return torch.cat(parts, dim=-1)

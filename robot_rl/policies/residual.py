@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from robot_rl.policies import bundle as bundles
-from robot_rl.policies.bc import ACTION_DIM
 from robot_rl.policies.encoders import ObservationEncoder
+from robot_rl.spec import ACTION_DIM
 
 
 class ResidualActor(bundles.BundledModule):

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from robot_rl.config.schema import Config
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
-from robot_rl.data.row_schema import STATE_KEY, image_key
+from robot_rl.data.row_schema import STATE_KEY, stored_image_key
 from robot_rl.policies.bc import BCNetwork
 from robot_rl.policies.device import resolve_device
 
@@ -51,7 +51,7 @@ def load_dataset(store_path: str, cameras: Iterable[str], chunk: int,
             whole = EpisodeSource(int(meta["source"][ep])) in keep
             if not whole and not interventions:
                 continue
-            cols = store.read_episode(ep, [*(image_key(c) for c in cameras), STATE_KEY, "action", "intervened"])
+            cols = store.read_episode(ep, [*(stored_image_key(c) for c in cameras), STATE_KEY, "action", "intervened"])
             n = len(cols["action"]) - 1  # the last row is the final observation
             if n <= 0:
                 continue
@@ -62,7 +62,7 @@ def load_dataset(store_path: str, cameras: Iterable[str], chunk: int,
             chunks.append(cols["action"][idx])
             states.append(cols[STATE_KEY][rows])
             for c in cameras:
-                images[c].append(cols[image_key(c)][rows])
+                images[c].append(cols[stored_image_key(c)][rows])
             episodes.append(np.full(len(rows), ep))
     if not states:
         raise ValueError(f"no demonstrations in {store_path} (sources {sorted(s.name for s in keep)}); "

@@ -18,9 +18,11 @@ import numpy as np
 
 from robot_rl.config.schema import Config
 from robot_rl.control.safety import SafetyLimits
+from robot_rl.hardware.robot import SentCommand
 from robot_rl.sim.camera import MujocoCamera
 from robot_rl.sim.robot import MujocoRobot
 from robot_rl.sim.world import SimWorld
+from robot_rl.spec import image_key
 
 Observation = dict[str, np.ndarray]
 
@@ -40,6 +42,14 @@ class TaskState:
 
 def yaw_quat(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def task_state(world: SimWorld, cube_half_size: float) -> TaskState:
+    """The task's privileged state from a world (the env's own, or a mirror of the robot node's twin)."""
+    pos, mat = world.tcp_pose()
+    cube_pos, cube_quat = world.cube_pose()
+    return TaskState(tcp_pos=pos, tcp_mat=mat, gripper_width=world.gripper_width(), cube_pos=cube_pos,
+                     cube_quat=cube_quat, target_pos=world.target_pos(), cube_half_size=cube_half_size)
 
 
 class PickPlaceEnv:
@@ -93,8 +103,7 @@ class PickPlaceEnv:
                          "within task.target_xy_low/high; widen the ranges")
 
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
-        sent = self.robot.send_action(action)
-        self.steps += 1
+        sent = self.execute(action)
         success, failed = self.evaluate()
         terminated = success or failed
         truncated = not terminated and self.steps >= self.cfg.task.max_steps
@@ -109,8 +118,15 @@ class PickPlaceEnv:
         }
         return self.observe(), float(success), terminated, truncated, info
 
+    def execute(self, action: np.ndarray) -> SentCommand:
+        """One control step without rendering an observation (the robot node's twin: cameras render
+        elsewhere); counts toward ``task.max_steps`` like :meth:`step`."""
+        sent = self.robot.send_action(action)
+        self.steps += 1
+        return sent
+
     def observe(self) -> Observation:
-        obs = {f"images/{name}": cam.read_latest(self.cfg.camera.max_age_s).image
+        obs = {image_key(name): cam.read_latest(self.cfg.camera.max_age_s).image
                for name, cam in self.cameras.items()}
         state = self.robot.read_state()
         obs["state"] = state.proprio()
@@ -118,11 +134,7 @@ class PickPlaceEnv:
         return obs
 
     def task_state(self) -> TaskState:
-        pos, mat = self.world.tcp_pose()
-        cube_pos, cube_quat = self.world.cube_pose()
-        return TaskState(tcp_pos=pos, tcp_mat=mat, gripper_width=self.world.gripper_width(), cube_pos=cube_pos,
-                         cube_quat=cube_quat, target_pos=self.world.target_pos(),
-                         cube_half_size=self.cfg.task.cube_half_size)
+        return task_state(self.world, self.cfg.task.cube_half_size)
 
     def evaluate(self) -> tuple[bool, bool]:
         """(success, failed). Success: cube on the target within tolerance, released, at rest."""

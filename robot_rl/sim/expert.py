@@ -13,6 +13,7 @@ import numpy as np
 from robot_rl.config.schema import ExpertConfig
 from robot_rl.control.safety import SafetyLimits
 from robot_rl.sim.env import TaskState
+from robot_rl.spec import ACTION_DIM, GRIPPER
 
 HOVER_HEIGHT = 0.08  # above the cube centre, before descending
 CARRY_HEIGHT = 0.12  # TCP height while carrying
@@ -62,10 +63,10 @@ class ScriptedExpert:
     def act(self, s: TaskState) -> np.ndarray:
         """The expert's action for this state. (7,) float32 in [-1, 1]."""
         goal, gripper, align_yaw = self._plan(s)
-        action = np.zeros(7)
+        action = np.zeros(ACTION_DIM)
         action[:3] = self.cfg.gain * (goal - s.tcp_pos) / self.limits.max_translation
         action[3:6] = self.cfg.gain * self._rotation_error(s, align_yaw) / self.limits.max_rotation
-        action[6] = gripper
+        action[GRIPPER] = gripper
         if self.cfg.noise_std > 0:
             action[:6] += self.rng.normal(0.0, self.cfg.noise_std, size=6)
         return np.clip(action, -1.0, 1.0).astype(np.float32)

@@ -30,10 +30,10 @@ import numpy as np
 from robot_rl.config.schema import Config
 from robot_rl.data.layout import EpisodeMeta
 from robot_rl.data.replay_store import ReplayStore
-from robot_rl.data.row_schema import JOINTS_KEY, STATE_KEY, image_key
-from robot_rl.hardware.robot import STATE_DIM
+from robot_rl.data.row_schema import JOINTS_KEY, STATE_KEY, stored_image_key
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.scene import SIM_CAMERAS
+from robot_rl.spec import STATE_DIM, image_key
 
 MODES = ("joint", "action")
 SIGNAL_KEYS = ("action", "intervened", "reward", "success", "terminated", "truncated", "t_obs", "t_action")
@@ -68,7 +68,7 @@ class RecordedEpisode:
         return self.cols.get(JOINTS_KEY)
 
     def images(self, camera: str) -> np.ndarray:
-        return self.cols[image_key(camera)]
+        return self.cols[stored_image_key(camera)]
 
 
 def load_episode(store: ReplayStore, episode: int, *, cameras: Sequence[str] = (),
@@ -93,7 +93,7 @@ def load_episode(store: ReplayStore, episode: int, *, cameras: Sequence[str] = (
     if schema.state_dim != STATE_DIM:
         raise ReplayInputError(f"{store.path}: obs/state has {schema.state_dim} values, not the {STATE_DIM}-value "
                                "EE pose + gripper layout that replay compares (hardware/robot.py)")
-    keys = [STATE_KEY, *SIGNAL_KEYS, *(image_key(c) for c in cameras)]
+    keys = [STATE_KEY, *SIGNAL_KEYS, *(stored_image_key(c) for c in cameras)]
     if JOINTS_KEY in schema.fields:
         keys.append(JOINTS_KEY)
     cols = store.read_episode(episode, keys)
@@ -203,7 +203,7 @@ class EpisodeReplayer:
                 next_obs, *_ = self.env.step(ep.cols["action"][t])
                 obs.append({k: v for k, v in next_obs.items()})
         result = ReplayResult(mode, scene, ep.index, ep.state, np.stack([o["state"] for o in obs]),
-                              {c: np.stack([o[f"images/{c}"] for o in obs]) for c in self.cameras})
+                              {c: np.stack([o[image_key(c)] for o in obs]) for c in self.cameras})
         if scene == "seeded" and result.initial_offset_m > 1e-3:
             result.notes.append(
                 f"the replay starts {1000 * result.initial_offset_m:.1f} mm from the recorded start: was the episode "

@@ -156,7 +156,7 @@ def live_frame(obs: Mapping[str, np.ndarray], action: np.ndarray, intervened: bo
 
 
 class LiveDecider:
-    """Wraps a decider (see :mod:`robot_rl.rl.episodes`): decides as it does, and shows each step live."""
+    """Wraps a decider (see :mod:`robot_rl.sim.harness.episodes`): decides as it does, and shows each step live."""
 
     def __init__(self, inner: Any, view: LiveView, version: Any = lambda: -1, tile: int = 256) -> None:
         self.inner, self.view, self.version, self.tile = inner, view, version, tile

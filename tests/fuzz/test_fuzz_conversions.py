@@ -20,8 +20,9 @@ from robot_rl_ros import conversions as cv
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
 
-from robot_rl.control.safety import ACTION_NAMES, ActionError, SafetyLimits
-from robot_rl.rl.arbitration import arbitrate
+from robot_rl.actor.arbitration import arbitrate
+from robot_rl.control.safety import ActionError, SafetyLimits
+from robot_rl.spec import ACTION_NAMES
 from tests.fuzz.conftest import fuzz
 
 U32 = 2**32 - 1

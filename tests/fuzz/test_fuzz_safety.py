@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
+from robot_rl.actor.arbitration import arbitrate
+from robot_rl.actor.observation import ObservationBuffer, StaleObservation
 from robot_rl.control.rotations import rotation_angle
-from robot_rl.control.safety import ACTION_DIM, ACTION_NAMES, ActionError, SafetyLimits, Watchdog, check_action
-from robot_rl.graph.observation import ObservationBuffer, StaleObservation
-from robot_rl.rl.arbitration import arbitrate
+from robot_rl.control.safety import ActionError, SafetyLimits, Watchdog, check_action
+from robot_rl.spec import ACTION_DIM, ACTION_NAMES
 from tests.fuzz.conftest import fuzz
 
 F32_MAX = float(np.finfo(np.float32).max)

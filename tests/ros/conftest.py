@@ -146,7 +146,7 @@ def tiny_setup(root: Path, demos: int = 0) -> list[str]:
     from robot_rl.config import load_config
     from robot_rl.policies import bundle as bundles
     from robot_rl.policies.bc import BCNetwork
-    from tests.integration.rl.conftest import tiny_overrides
+    from tests.integration.learner.conftest import tiny_overrides
 
     overrides = tiny_overrides(root)
     cfg = load_config(overrides)
@@ -155,9 +155,9 @@ def tiny_setup(root: Path, demos: int = 0) -> list[str]:
                     cfg.policy.feature_dim, cfg.policy.hidden_dim)
     bundles.save(net.to_bundle(), cfg.policy.path)
     if demos:
-        from robot_rl.rl.collect import collect_demos
-        from robot_rl.rl.sim_session import open_writer
+        from robot_rl.actor.wiring import open_writer
         from robot_rl.sim.env import PickPlaceEnv
+        from robot_rl.sim.harness.collect import collect_demos
 
         with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer:
             collect_demos(cfg, env, writer, episodes=demos, seed=0, progress=False)

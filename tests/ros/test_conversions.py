@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from robot_rl_ros import conversions as cv
 
-from robot_rl.control.safety import ACTION_NAMES
 from robot_rl.hardware.robot import RobotState
+from robot_rl.spec import ACTION_NAMES
 
 
 def test_image_round_trip_is_exact_and_copies_no_pixel_by_pixel():

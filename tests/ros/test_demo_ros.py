@@ -11,7 +11,7 @@ import pytest
 from robot_rl.cli.main import main
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
-from tests.integration.rl.conftest import policy_episodes_in_store, tiny_overrides
+from tests.integration.learner.conftest import policy_episodes_in_store, tiny_overrides
 
 RUN_PATHS = ("buffer.path", "policy.path", "learner.dir")  # the demo puts these in its run folder
 

@@ -17,7 +17,7 @@ from std_msgs.msg import Bool, UInt8MultiArray
 from robot_rl.config import load_config
 from robot_rl.policies import bundle as bundles
 from robot_rl.security import DeploymentKey, SignatureError, key_from_config
-from tests.integration.rl.conftest import tiny_overrides
+from tests.integration.learner.conftest import tiny_overrides
 from tests.ros.conftest import tiny_setup, wait_for
 
 PUSH = np.array([5.0, 0, 0, 0, 0, 0, -1], np.float32)  # +x, far out of range: one full (clipped) step
@@ -120,7 +120,7 @@ def test_robot_node_executes_only_signed_fresh_commands(tmp_path, probe, spawn):
 
 
 def test_actor_node_refuses_forged_weights(tmp_path, probe, spawn):
-    from robot_rl.rl.sim_session import load_policy
+    from robot_rl.actor.wiring import load_policy
 
     overrides = [*tiny_setup(tmp_path), "ros.record=false"]
     cfg = load_config(overrides)

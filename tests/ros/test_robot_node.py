@@ -30,7 +30,7 @@ from std_msgs.msg import Bool, Int64
 
 from robot_rl.config import load_config
 from robot_rl.security import key_from_config
-from tests.integration.rl.conftest import tiny_overrides
+from tests.integration.learner.conftest import tiny_overrides
 from tests.ros.conftest import wait_for
 
 LOG_FORMAT = "[{severity}] [{time}] [{name}]: {message}"  # {time}: the robot's system clock, s.ns

@@ -13,6 +13,7 @@ import pytest
 
 from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge, summary_rows
 from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount
+from robot_rl.cli.supervisor import NodeSpec, Supervisor
 from robot_rl.config import ConfigError, load_config
 from robot_rl.data.errors import WriterError
 from robot_rl.data.integrity import verify
@@ -21,7 +22,6 @@ from robot_rl.data.recorder import FAULT_ENOSPC_ENV, EpisodeWriter
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import RowSchema
 from robot_rl.data.synthetic import episode
-from robot_rl.graph.supervisor import NodeSpec, Supervisor
 from robot_rl.hardware.deadline import wait_until
 
 

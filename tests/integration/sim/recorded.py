@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from robot_rl.actor.wiring import open_writer
 from robot_rl.config import Config, load_config
 from robot_rl.data.layout import EpisodeMeta, EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import JOINTS_KEY, RowSchema
-from robot_rl.rl.collect import collect_demos
-from robot_rl.rl.sim_session import open_writer
 from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.sim.harness.collect import collect_demos
 
 
 def tiny_overrides(root: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The sim benchmark runs end to end (the main job, `robot-rl demo`, is tested in tests/integration/rl)."""
+"""The sim benchmark runs end to end (the main job, `robot-rl demo`, is tested in tests/integration/learner)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from robot_rl.control.safety import ActionError
-from robot_rl.hardware.robot import STATE_DIM
 from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.spec import STATE_DIM, image_key
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,8 @@ def test_observation_contract(env, cfg):
     assert set(obs) == {"images/wrist", "images/front", "state", "joints"}
     assert obs["joints"].shape == (7,) and obs["joints"].dtype == np.float32
     for cam in cfg.camera.names:
-        assert obs[f"images/{cam}"].shape == (cfg.camera.height, cfg.camera.width, 3)
-        assert obs[f"images/{cam}"].dtype == np.uint8
+        assert obs[image_key(cam)].shape == (cfg.camera.height, cfg.camera.width, 3)
+        assert obs[image_key(cam)].dtype == np.uint8
     assert obs["state"].shape == (STATE_DIM,) and obs["state"].dtype == np.float32
     np.testing.assert_allclose(obs["state"][:3], cfg.task.start_pos, atol=cfg.task.start_pos_noise * 1.5 + 1e-3)
     assert obs["state"][-1] == pytest.approx(cfg.robot.gripper_max_width, abs=1e-3)  # starts open

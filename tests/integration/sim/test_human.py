@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from robot_rl.rl.arbitration import arbitrate
-from robot_rl.rl.episodes import StepDecision, run_episode
-from robot_rl.rl.evaluate import evaluate_human
-from robot_rl.rl.human import SimulatedHuman
+from robot_rl.actor.arbitration import arbitrate
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.harness.episodes import StepDecision, run_episode
+from robot_rl.sim.harness.evaluate import evaluate_human
+from robot_rl.sim.harness.human import SimulatedHuman
 
 
 class FrozenPolicy:

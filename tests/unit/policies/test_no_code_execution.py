@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from robot_rl.learner.loop import load_checkpoint
 from robot_rl.policies import bundle as bundles
-from robot_rl.rl.learner import load_checkpoint
 
 
 class Payload:

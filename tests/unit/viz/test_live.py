@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from robot_rl.rl.episodes import StepDecision
+from robot_rl.sim.harness.episodes import StepDecision
 from robot_rl.viz.episode_video import BORDER
 from robot_rl.viz.live import LiveDecider, LiveView
 

@@ -1,13 +1,13 @@
 """actor_node (the policy node): at ``task.control_hz`` assembles the newest observation (every camera +
 proprioception, each no older than ``camera.max_age_s``), runs BC base + residual, lets the human win while
-intervening, publishes the command, and records the transition (:class:`robot_rl.graph.actor.GraphActor`
+intervening, publishes the command, and records the transition (:class:`robot_rl.actor.tick.GraphActor`
 does all of that; this node only converts messages). Stale observation -> no command. Residual weights
 arrive on ``/learner/weights`` and are swapped in between ticks, after the command is out. Both are guarded by
 the deployment key (``security.key_path``): every command is signed for the robot node
 (:mod:`robot_rl_ros.command_auth`), and a weight bundle that is unsigned or signed with another key is refused
 with a warning (the policy keeps its weights). Exits after ``ros.episodes`` episodes.
 
-The tick runs in its own thread (:class:`robot_rl.graph.control_loop.ControlLoop`), not as an executor timer,
+The tick runs in its own thread (:class:`robot_rl.actor.control_loop.ControlLoop`), not as an executor timer,
 so it starts on time even while the executor converts images; a lock keeps every subscription callback
 between ticks (they never see a half-done tick, and never compete with the policy for the GIL).
 ``ros.timing_path``: every command's timing (capture stamp, tick start, published) is written there as JSON
@@ -29,13 +29,14 @@ from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, Int64, String
 
+from robot_rl.actor.control_loop import KEPT_TICKS, ControlLoop
+from robot_rl.actor.observation import ObservationBuffer
+from robot_rl.actor.tick import GraphActor, Phase
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
 from robot_rl.data.errors import StoreError
-from robot_rl.graph.actor import GraphActor, Phase
-from robot_rl.graph.control_loop import KEPT_TICKS, ControlLoop
-from robot_rl.graph.observation import ObservationBuffer
 from robot_rl.security import key_from_config
+from robot_rl.spec import image_key, observation_keys
 from robot_rl_ros import qos
 from robot_rl_ros.command_auth import CommandSigner
 from robot_rl_ros.conversions import (
@@ -56,7 +57,7 @@ from robot_rl_ros.weights import DdsWeightsSubscriber
 class ActorNode(Node):
     def __init__(self, cfg: Config) -> None:
         super().__init__("actor_node")
-        from robot_rl.rl.sim_session import load_policy, open_writer, reopen_writer
+        from robot_rl.actor.wiring import load_policy, open_writer, reopen_writer
 
         self.cfg = cfg
         self.drops = DropLog(self)
@@ -66,7 +67,7 @@ class ActorNode(Node):
         self.signer = CommandSigner(key)
         self.weights = DdsWeightsSubscriber(self, drops=self.drops, key=key)
         cams = list(cfg.camera.names)
-        self.buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
+        self.buffer = ObservationBuffer(observation_keys(cams, joints=True), cfg.camera.max_age_s)
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
@@ -116,7 +117,7 @@ class ActorNode(Node):
         except ConversionError as exc:
             self.drops.drop(topic, exc.field, str(exc))
             return
-        self.buffer.put(f"images/{cam}", image, stamp_to_ns(msg.header.stamp) * 1e-9)
+        self.buffer.put(image_key(cam), image, stamp_to_ns(msg.header.stamp) * 1e-9)
 
     def on_joints(self, msg: JointState) -> None:
         try:

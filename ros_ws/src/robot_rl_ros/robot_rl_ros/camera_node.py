@@ -48,7 +48,7 @@ class CameraNode(Node):
                                f"{cfg.camera.width}x{cfg.camera.height}")
 
     def on_sim_state(self, msg: JointState) -> None:
-        from robot_rl.graph.sim_state import apply_sim_state
+        from robot_rl.sim.state_vector import apply_sim_state
 
         try:
             vec, _ = msg_to_joint_state(msg)

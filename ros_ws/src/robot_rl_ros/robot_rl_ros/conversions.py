@@ -17,7 +17,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
 
 from robot_rl.control.rotations import quat_to_mat
-from robot_rl.control.safety import ACTION_NAMES
+from robot_rl.spec import ACTION_NAMES, proprio
 
 ENCODINGS = {"rgb8": 3, "bgr8": 3}  # what the camera nodes publish and the actor accepts
 ARM_JOINTS = tuple(f"fr3_joint{i}" for i in range(1, 8))
@@ -170,9 +170,8 @@ def msg_to_pose(msg: PoseStamped) -> tuple[np.ndarray, np.ndarray]:
 
 
 def state_vector(pos: np.ndarray, quat_wxyz: np.ndarray, gripper_width: float) -> np.ndarray:
-    """The observation's ``state`` (10,) float32, as :meth:`robot_rl.hardware.robot.RobotState.proprio`."""
-    mat = quat_to_mat(quat_wxyz)
-    return np.concatenate([pos, mat[:, :2].T.reshape(6), [gripper_width]]).astype(np.float32)
+    """The observation's ``state`` (10,) float32 from a pose message's quaternion: :func:`robot_rl.spec.proprio`."""
+    return proprio(pos, quat_to_mat(quat_wxyz), gripper_width)
 
 
 # ---------------------------------------------------------------------------------------------- teleop

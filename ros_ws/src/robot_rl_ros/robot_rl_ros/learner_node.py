@@ -1,4 +1,4 @@
-"""learner_node: the asynchronous residual learner (:class:`robot_rl.rl.learner.Learner`) publishing its
+"""learner_node: the asynchronous residual learner (:class:`robot_rl.learner.loop.Learner`) publishing its
 weights, signed with the deployment key (``security.key_path``), on ``/learner/weights`` (reliable,
 transient local), and as files in ``learner.dir/weights`` (what tools
 without ROS read, e.g. ``robot-rl demo demo.ros=true`` when it evaluates after the graph). It can run on another
@@ -15,8 +15,8 @@ import rclpy
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-from robot_rl.rl.learner import Learner, LearnerStatus
-from robot_rl.rl.weights import FanOutPublisher, weights_channel
+from robot_rl.learner.loop import Learner, LearnerStatus
+from robot_rl.learner.weights import FanOutPublisher, weights_channel
 from robot_rl.security import key_from_config
 from robot_rl_ros.node_util import config_from_argv
 from robot_rl_ros.weights import DdsWeightsPublisher

@@ -41,8 +41,8 @@ class TeleopNode(Node):
         self.backend = cfg.ros.teleop
         if self.backend == "sim":
             from robot_rl.control.safety import SafetyLimits
-            from robot_rl.rl.human import SimulatedHuman
             from robot_rl.sim.expert import ScriptedExpert
+            from robot_rl.sim.harness.human import SimulatedHuman
             from robot_rl.sim.world import SimWorld
 
             self.world = SimWorld(cfg)
@@ -64,7 +64,7 @@ class TeleopNode(Node):
 
     # ------------------------------------------------------------------ sim: the simulated human
     def on_sim_state(self, msg: JointState) -> None:
-        from robot_rl.graph.sim_state import apply_sim_state
+        from robot_rl.sim.state_vector import apply_sim_state
 
         try:
             vec, _ = msg_to_joint_state(msg)

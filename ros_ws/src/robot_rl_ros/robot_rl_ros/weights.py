@@ -1,8 +1,8 @@
-"""Residual weights over DDS: the :class:`robot_rl.rl.weights.WeightsPublisher` / ``WeightsSubscriber``
+"""Residual weights over DDS: the :class:`robot_rl.learner.weights.WeightsPublisher` / ``WeightsSubscriber``
 protocols on one reliable, transient-local topic, so an actor that starts (or restarts) after the learner
 published still gets the newest bundle. The bundle is verified (checksum, shapes) by the actor's policy
 when it swaps it in; here the envelope is checked and, given the deployment key, the signature
-(:class:`robot_rl.rl.weights.WeightsGuard`, the same code as the directory channel): a bundle that is unsigned
+(:class:`robot_rl.learner.weights.WeightsGuard`, the same code as the directory channel): a bundle that is unsigned
 or signed with another key is dropped on receipt with a throttled warning, before anything is unpickled, and
 never counts as the newest (a forged "v999999" cannot block the learner's genuine bundles)."""
 
@@ -13,7 +13,7 @@ import threading
 from rclpy.node import Node
 from std_msgs.msg import UInt8MultiArray
 
-from robot_rl.rl.weights import WeightsGuard
+from robot_rl.learner.weights import WeightsGuard
 from robot_rl.security import DeploymentKey
 from robot_rl_ros import qos
 from robot_rl_ros.conversions import ConversionError, bundle_to_msg, msg_to_bundle

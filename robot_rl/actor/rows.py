@@ -1,0 +1,46 @@
+"""The one place that turns a control step into a replay-store row (docs/architecture.md §2).
+
+Row t holds the observation at t and what happened in the step from it; an episode's last row holds
+only its final observation (zero actions, flags cleared), as the store's row schema describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from robot_rl.spec import ACTION_DIM
+
+Observation = Mapping[str, np.ndarray]
+_ZERO = np.zeros(ACTION_DIM, dtype=np.float32)
+
+
+def obs_fields(obs: Observation) -> dict[str, np.ndarray]:
+    """``images/<cam>`` + ``state`` -> ``obs/images/<cam>`` + ``obs/state``."""
+    return {f"obs/{k}": v for k, v in obs.items()}
+
+
+def step_row(obs: Observation, *, action: np.ndarray, base_action: np.ndarray = _ZERO,
+             residual_action: np.ndarray = _ZERO, policy_action: np.ndarray | None = None,
+             intervened: bool = False, reward: float = 0.0, success: bool = False, terminated: bool = False,
+             truncated: bool = False, t_obs: float = 0.0, t_action: float = 0.0) -> dict[str, np.ndarray]:
+    return {
+        **obs_fields(obs),
+        "action": np.asarray(action, np.float32),
+        "base_action": np.asarray(base_action, np.float32),
+        "residual_action": np.asarray(residual_action, np.float32),
+        "policy_action": np.asarray(action if policy_action is None else policy_action, np.float32),
+        "intervened": np.bool_(intervened),
+        "reward": np.float32(reward),
+        "success": np.bool_(success),
+        "terminated": np.bool_(terminated),
+        "truncated": np.bool_(truncated),
+        "t_obs": np.float64(t_obs),
+        "t_action": np.float64(t_action),
+    }
+
+
+def final_row(obs: Observation, t_obs: float) -> dict[str, np.ndarray]:
+    """The episode's closing row: its final observation, nothing executed from it."""
+    return step_row(obs, action=_ZERO, t_obs=t_obs, t_action=t_obs)

@@ -1,0 +1,155 @@
+"""Run one episode in simulation: decide, act, record. Shared by demo collection, the actor,
+evaluation and the benchmarks, so all of them produce identical rows and statistics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from robot_rl.actor.arbitration import arbitrate
+from robot_rl.actor.policy import ResidualPolicy
+from robot_rl.actor.rows import final_row, step_row
+from robot_rl.data.recorder import EpisodeWriter
+from robot_rl.sim.env import PickPlaceEnv
+from robot_rl.sim.expert import ScriptedExpert
+from robot_rl.sim.harness.human import SimulatedHuman
+from robot_rl.spec import ACTION_DIM
+
+_ZERO = np.zeros(ACTION_DIM, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class StepDecision:
+    action: np.ndarray  # executed (7,)
+    policy_action: np.ndarray  # what the policy wanted (7,)
+    base_action: np.ndarray = field(default_factory=lambda: _ZERO)
+    residual_action: np.ndarray = field(default_factory=lambda: _ZERO)
+    intervened: bool = False
+
+
+class Decide(Protocol):
+    """Chooses each step's action; ``reset(seed)`` is called at every episode start."""
+
+    def reset(self, seed: int) -> None: ...
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision: ...
+
+
+@dataclass
+class EpisodeResult:
+    seed: int
+    success: bool
+    steps: int
+    intervened_steps: int
+    takeovers: int
+    policy_version: int
+    seconds: float
+    human_finished: bool = False  # a success reached while the human drove: its take-over finished the episode
+
+    @property
+    def intervention_rate(self) -> float:
+        return self.intervened_steps / max(1, self.steps)
+
+
+class ExpertDecider:
+    """The scripted expert acts (demonstrations)."""
+
+    def __init__(self, env: PickPlaceEnv, expert: ScriptedExpert) -> None:
+        self.env, self.expert = env, expert
+
+    def reset(self, seed: int) -> None:
+        self.expert.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        a = self.expert.act(self.env.task_state())
+        return StepDecision(action=a, policy_action=a)
+
+
+class HumanDecider:
+    """The simulated human drives the whole episode, at its skill: its own success rate."""
+
+    def __init__(self, env: PickPlaceEnv, human: SimulatedHuman) -> None:
+        self.env, self.human = env, human
+
+    def reset(self, seed: int) -> None:
+        self.human.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        a = self.human.drive(self.env.task_state())
+        return StepDecision(action=a, policy_action=a, intervened=True)
+
+
+class ResidualDecider:
+    """Base + residual proposes; the (simulated) human may take over and then wins."""
+
+    def __init__(self, env: PickPlaceEnv, policy: ResidualPolicy, human: SimulatedHuman | None,
+                 explore: bool) -> None:
+        self.env, self.policy, self.human, self.explore = env, policy, human, explore
+
+    def reset(self, seed: int) -> None:
+        self.policy.reset()
+        if self.human is not None:
+            self.human.reset(seed)
+
+    def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
+        out = self.policy.act(obs, explore=self.explore)
+        human_action = self.human.decide(self.env.task_state(), out.action) if self.human is not None else None
+        executed, intervened = arbitrate(out.action, human_action)
+        return StepDecision(action=executed, policy_action=out.action, base_action=out.base_action,
+                            residual_action=out.residual_action, intervened=intervened)
+
+
+def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
+                source: str = "policy", policy_version: Callable[[], int] = lambda: -1,
+                between_ticks: Callable[[], object] | None = None, frames: list[np.ndarray] | None = None,
+                ) -> EpisodeResult:
+    """One episode from ``env.reset(seed)`` to termination or truncation. ``frames``, when given,
+    collects the camera images side by side, (H, W * cameras, 3) uint8 per step, for a video."""
+    start = time.perf_counter()
+    obs, _ = env.reset(seed)
+    decide.reset(seed)
+    cams = [k for k in obs if k.startswith("images/")]
+    if frames is not None:
+        frames.append(np.concatenate([obs[c] for c in cams], axis=1))
+    version = policy_version()
+    if writer is not None:
+        writer.begin_episode(source=source, seed=seed, policy_version=version)
+    done, info, intervened_steps, intervened = False, {"success": False}, 0, False
+    try:
+        while not done:
+            if between_ticks is not None:
+                between_ticks()  # e.g. swap in new weights: never inside a tick
+            t_obs = env.world.time
+            d = decide(obs)
+            next_obs, reward, terminated, truncated, info = env.step(d.action)
+            done = terminated or truncated
+            intervened_steps += int(d.intervened)
+            intervened = d.intervened
+            if writer is not None:
+                writer.put(step_row(obs, action=info["executed_action"], base_action=d.base_action,
+                                    residual_action=d.residual_action, policy_action=d.policy_action,
+                                    intervened=d.intervened, reward=reward, success=info["success"],
+                                    terminated=terminated, truncated=truncated, t_obs=t_obs,
+                                    t_action=env.world.time))
+            obs = next_obs
+            if frames is not None:
+                frames.append(np.concatenate([obs[c] for c in cams], axis=1))
+        if writer is not None:
+            writer.put(final_row(obs, env.world.time))
+            writer.end_episode(success=bool(info["success"]))
+    except BaseException:
+        if writer is not None:
+            writer.abort_episode()
+        raise
+    return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
+                         intervened_steps=intervened_steps, takeovers=_takeovers(decide), policy_version=version,
+                         seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened)
+
+
+def _takeovers(decide: Decide) -> int:
+    human = getattr(decide, "human", None)
+    return human.takeovers if human is not None else 0

@@ -1,0 +1,129 @@
+"""The learner over a real store: ingest, train, publish, checkpoint; resume after SIGKILL; NaN stops it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.learner.loop import CHECKPOINT, METRICS, Learner
+from robot_rl.learner.pacing import LearnerProgress, read_progress
+from robot_rl.learner.td3 import NonFiniteLossError
+from robot_rl.learner.weights import DirectoryWeightsChannel
+
+
+def _fresh(tiny_run, name: str):
+    cfg = dataclasses.replace(tiny_run.cfg, learner=dataclasses.replace(tiny_run.cfg.learner,
+                                                                        dir=str(tiny_run.root / name)))
+    shutil.rmtree(cfg.learner.dir, ignore_errors=True)
+    return cfg
+
+
+def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
+    cfg = _fresh(tiny_run, "learner-a")
+    channel = DirectoryWeightsChannel(os.path.join(cfg.learner.dir, "weights"))
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
+    status = learner.run(max_updates=30)
+    with ReplayStore.open(cfg.buffer.path) as store:
+        assert status.episodes == store.n_episodes == 4
+        assert learner.cache.size == store.n_rows  # every committed row is in the cache
+    assert status.updates == 30 and status.version == 6  # published every 5 updates
+    assert channel.poll()[0] == 6
+    assert (learner.dir / CHECKPOINT).is_file()
+    metrics = [json.loads(line) for line in (learner.dir / METRICS).read_text().splitlines()]
+    assert [m["version"] for m in metrics] == [1, 2, 3, 4, 5, 6] and metrics[-1]["updates"] == 30
+    assert all(np.isfinite(m["critic_loss"]) and np.isfinite(m["q_mean"]) for m in metrics)
+    # demonstrations get the base's actions computed on ingestion (no base ran when they were recorded)
+    demo = learner.cache.episodes[0]
+    assert np.abs(learner.cache.arrays["base_action"][demo.start:demo.start + demo.length]).sum() > 0
+
+
+def test_learner_reports_when_it_caught_up_with_its_budget(tiny_run):
+    """progress.json (what a paced twin waits on): not caught up while training, then caught up at exactly utd
+    updates per online transition, with every store episode ingested."""
+    cfg = _fresh(tiny_run, "learner-progress")
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir + "/w"))
+    seen: list[LearnerProgress] = []
+
+    def caught_up() -> bool:
+        p = read_progress(cfg.learner.dir)
+        if p is not None and (not seen or p != seen[-1]):
+            seen.append(p)
+        return p is not None and p.caught_up
+
+    status = learner.run(stop=caught_up)
+    online = learner.pools()[1]
+    assert online >= cfg.learner.min_online_transitions and status.updates == cfg.learner.utd * online
+    assert seen[0] == LearnerProgress(0, online, 4, caught_up=False), seen
+    assert seen[-1] == LearnerProgress(cfg.learner.utd * online, online, 4, caught_up=True), seen
+
+
+def test_learner_resumes_after_sigkill_without_losing_transitions(tiny_run):
+    cfg = _fresh(tiny_run, "learner-kill")
+    overrides = [o for o in tiny_run.overrides if not o.startswith("learner.dir=")] + [f"learner.dir={cfg.learner.dir}"]
+    proc = subprocess.Popen([sys.executable, "-m", "robot_rl.cli.main", "learn", *overrides],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ckpt = os.path.join(cfg.learner.dir, CHECKPOINT)
+    deadline = time.monotonic() + 120
+    while True:  # wait for a checkpoint written after some training
+        if os.path.exists(ckpt) and torch.load(ckpt, weights_only=True)["td3"]["updates"] >= 20:
+            break
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "learner wrote no checkpoint within 120 s"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    saved = torch.load(ckpt, weights_only=True)
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir))
+    assert learner.td3.updates == saved["td3"]["updates"] >= 20
+    assert learner.version == saved["version"]
+    learner.ingest()
+    with ReplayStore.open(cfg.buffer.path) as store:
+        assert learner.cache.size == store.n_rows
+    learner.run(max_updates=learner.td3.updates + 5)
+    assert learner.td3.updates == saved["td3"]["updates"] + 5
+
+
+def test_nan_loss_stops_the_learner_and_keeps_the_last_good_checkpoint(tiny_run):
+    cfg = _fresh(tiny_run, "learner-nan")
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir))
+    learner.run(max_updates=10)
+    good = torch.load(learner.dir / CHECKPOINT, weights_only=True)
+    sample = learner.sampler.sample
+
+    def poisoned(*a, **kw):
+        batch = sample(*a, **kw)
+        batch["reward"][0] = float("nan")
+        return batch
+
+    learner.sampler.sample = poisoned
+    with pytest.raises(NonFiniteLossError, match="critic loss is nan"):
+        learner.run(max_updates=20)
+    after = torch.load(learner.dir / CHECKPOINT, weights_only=True)
+    assert after["td3"]["updates"] == good["td3"]["updates"] == 10
+
+
+def test_a_damaged_episode_is_skipped_and_training_goes_on(tiny_run, tmp_path):
+    cfg = _fresh(tiny_run, "learner-damaged")
+    store_path = tmp_path / "damaged.zarr"
+    shutil.copytree(cfg.buffer.path, store_path)
+    with ReplayStore.open(store_path) as store:
+        n_episodes = store.n_episodes
+    action_chunks = sorted((store_path / "data" / "action" / "c").iterdir(), key=lambda p: int(p.name))
+    next(action_chunks[-1].rglob("*")).write_bytes(b"not a chunk")  # its episode(s) become unreadable
+    learner = Learner(cfg, str(store_path), cfg.policy.path, DirectoryWeightsChannel(cfg.learner.dir))
+    assert learner.ingest() == n_episodes
+    assert learner.skipped_episodes and learner.skipped_episodes[-1] == n_episodes - 1
+    assert len(learner.cache.episodes) == n_episodes - len(learner.skipped_episodes) > 0
+    status = learner.run(max_updates=5)  # trains on the rest
+    assert status.updates == 5
