@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from robot_rl.control.rotations import quat_to_mat
+from robot_rl.spec import JOINTS, STATE, proprio
+
 
 class StaleObservation(RuntimeError):
     """An observation key is missing or older than allowed; ``key`` names it."""
@@ -79,3 +82,25 @@ class ObservationBuffer:
             obs[key] = value
             oldest = min(oldest, stamp)
         return obs, oldest
+
+
+class ProprioAssembler:
+    """The ``state`` and ``joints`` keys from a robot that reports them on two streams (the ROS robot node: joint
+    states with the gripper width last, and the EE pose): each pose is paired with the newest width and stamped
+    with the older of the two, so the state's age is never understated."""
+
+    def __init__(self, buffer: ObservationBuffer) -> None:
+        self.buffer = buffer
+        self._width: tuple[float, float] | None = None  # gripper width (m), stamp (s)
+
+    def on_joints(self, positions: np.ndarray, stamp: float) -> None:
+        """``(JOINTS_DIM + 1,)``: the arm's joint positions, then the gripper width."""
+        self._width = (float(positions[-1]), float(stamp))
+        self.buffer.put(JOINTS, np.asarray(positions[:-1], dtype=np.float32), stamp)  # recorded as obs/joints
+
+    def on_pose(self, pos: np.ndarray, quat_wxyz: np.ndarray, stamp: float) -> None:
+        """EE position (3,) m and orientation (4,) w, x, y, z; ignored until a width is known."""
+        if self._width is None:
+            return
+        width, width_stamp = self._width
+        self.buffer.put(STATE, proprio(pos, quat_to_mat(quat_wxyz), width), min(float(stamp), width_stamp))

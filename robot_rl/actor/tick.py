@@ -56,6 +56,7 @@ class TickOutput:
     t_obs: float = 0.0  # oldest capture stamp of the observation acted on
     policy_action: np.ndarray | None = None  # (7,) what the policy proposed (for the teleop side)
     reason: str = ""
+    warn: bool = False  # no command for a reason the operator must see (stale data, a stale human, the store)
 
 
 @dataclass
@@ -162,22 +163,22 @@ class GraphActor:
             self.seed += 1
         self._ack, self._reset_sent, self._store_retry = None, float("-inf"), now
         self.phase = Phase.store_failed
-        return TickOutput(reason=f"recording failed, holding: {exc}")
+        return TickOutput(reason=f"recording failed, holding: {exc}", warn=True)
 
     def _retry_store(self, now: float) -> TickOutput:
         if now - self._store_retry < STORE_RETRY_S:
-            return TickOutput(reason=f"recording failed, holding: {self.store_error}")
+            return TickOutput(reason=f"recording failed, holding: {self.store_error}", warn=True)
         self._store_retry = now
         assert self.reopen_writer is not None
         try:
             self.writer = self.reopen_writer()
         except (StoreError, OSError) as exc:
             self.store_error = str(exc)
-            return TickOutput(reason=f"recording failed, holding: the store does not open yet: {exc}")
+            return TickOutput(reason=f"recording failed, holding: the store does not open yet: {exc}", warn=True)
         log.warning("the store opens again: recording resumes with the next episode")
         self.store_error = ""
         self.phase = Phase.resetting
-        return TickOutput(reason="recording resumes")
+        return TickOutput(reason="recording resumes", warn=True)
 
     def _drop_episode(self) -> None:
         """Forget the episode in progress (its rows never reach the store)."""
@@ -223,7 +224,7 @@ class GraphActor:
         except StaleObservation as exc:
             self.stats.stale += 1
             self.stats.last_stale = str(exc)
-            return TickOutput(reason=f"stale observation, no command: {exc}")
+            return TickOutput(reason=f"stale observation, no command: {exc}", warn=True)
         if self._pending is not None and self._close_step(obs, t_obs, now):
             self._reset_sent = now
             return TickOutput(reset_seed=None if self.phase is Phase.done else self.seed, reason="episode over")
@@ -232,7 +233,8 @@ class GraphActor:
         out = self.policy.act(obs, explore=self.explore)
         if self.intervening and human_action is None:
             self.stats.held += 1
-            return TickOutput(reason="intervening, but the human's command is stale: holding", policy_action=out.action)
+            return TickOutput(reason="intervening, but the human's command is stale: holding", policy_action=out.action,
+                              warn=True)
         executed, intervened = arbitrate(out.action, human_action if self.intervening else None)
         executed, _ = self.limits.clip_action(executed)
         self._pending = _Pending(obs, step_row(obs, action=executed, base_action=out.base_action,

@@ -3,7 +3,7 @@ stack can use (finite, float32-representable, the right shape) or raises :class:
 field, which the nodes turn into a dropped message. Valid inputs round-trip exactly.
 
 The pipelines at the end follow a message all the way to the arm: a command through ``msg_to_action`` and the
-safety layer, a teleop twist through arbitration, a pose through ``state_vector``."""
+safety layer, a teleop twist through arbitration, a pose through the actor's ``ProprioAssembler``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
 
 from robot_rl.actor.arbitration import arbitrate
+from robot_rl.actor.observation import ObservationBuffer, ProprioAssembler
 from robot_rl.control.safety import ActionError, SafetyLimits
 from robot_rl.spec import ACTION_NAMES
 from tests.fuzz.conftest import fuzz
@@ -243,7 +244,11 @@ def test_any_pose_gives_a_finite_state_or_names_the_field(values: list[float], n
     _assert_usable(pos)
     assert abs(np.linalg.norm(quat) - 1.0) <= 1e-3
     assert pos.tolist() == values[:3] and quat.tolist() == values[3:]
-    state = cv.state_vector(pos, quat, width)
+    buffer = ObservationBuffer(["state"], 1.0)
+    assembler = ProprioAssembler(buffer)
+    assembler.on_joints(np.append(np.zeros(7), width), 5.0)
+    assembler.on_pose(pos, quat, 5.0)
+    state = buffer.assemble(5.0)[0]["state"]
     assert state.shape == (10,) and state.dtype == np.float32 and np.isfinite(state).all()
 
 

@@ -54,14 +54,19 @@ def test_action_pose_twist_bundle_round_trips():
     assert cv.msg_to_bundle(cv.bundle_to_msg(12, data)) == (12, data)
 
 
-def test_state_vector_matches_the_robot_proprio():
+def test_a_pose_message_assembles_to_the_robot_proprio():
+    from robot_rl.actor.observation import ObservationBuffer, ProprioAssembler
     from robot_rl.control.rotations import mat_to_quat, rotvec_to_mat
 
     mat = rotvec_to_mat(np.array([3.0, 0.2, -0.1]))
     s = RobotState(ee_pos=np.array([0.5, 0.1, 0.2]), ee_quat=mat_to_quat(mat), gripper_width=0.04,
                    joint_pos=np.zeros(7), joint_vel=np.zeros(7), stamp=0.0, ee_mat=mat)
     pos, quat = cv.msg_to_pose(cv.pose_to_msg(s.ee_pos, s.ee_quat, 0))
-    np.testing.assert_allclose(cv.state_vector(pos, quat, s.gripper_width), s.proprio(), atol=1e-6)
+    buffer = ObservationBuffer(["state"], 1.0)
+    assembler = ProprioAssembler(buffer)
+    assembler.on_joints(np.append(s.joint_pos, s.gripper_width), 0.0)
+    assembler.on_pose(pos, quat, 0.0)
+    np.testing.assert_allclose(buffer.assemble(0.0)[0]["state"], s.proprio(), atol=1e-6)
 
 
 @pytest.mark.parametrize(("mutate", "field"), [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robot_rl.actor.observation import ObservationBuffer, StaleObservation
+from robot_rl.actor.observation import ObservationBuffer, ProprioAssembler, StaleObservation
 from robot_rl.actor.policy import PolicyOutput
 from robot_rl.actor.tick import GraphActor, Phase
 from robot_rl.config import load_config
@@ -205,3 +205,30 @@ def test_reopening_the_store_waits_for_free_space(tmp_path):
     writer = reopen_writer(load_config([f"buffer.path={tmp_path / 'replay.zarr'}", "buffer.min_free_mb=1"]))
     writer.close()
     assert free_bytes("memory://x.zarr") is None, "a URL store: no local disk to check"
+
+
+def test_proprio_waits_for_a_width_and_takes_the_older_stamp():
+    buf = ObservationBuffer(["state", "joints"], max_age_s=0.2)
+    proprio = ProprioAssembler(buf)
+    proprio.on_pose(np.array([0.4, 0.0, 0.3]), np.array([1.0, 0, 0, 0]), 1.0)
+    with pytest.raises(StaleObservation, match="state"):  # no width yet: no state
+        buf.assemble(1.0)
+    proprio.on_joints(np.append(np.arange(7.0), 0.05), 0.95)
+    proprio.on_pose(np.array([0.4, 0.0, 0.3]), np.array([1.0, 0, 0, 0]), 1.0)
+    obs, t = buf.assemble(1.0)
+    assert t == 0.95  # the older of the width and the pose
+    np.testing.assert_allclose(obs["state"], [0.4, 0, 0.3, 1, 0, 0, 0, 1, 0, 0.05], atol=1e-7)
+    np.testing.assert_array_equal(obs["joints"], np.arange(7, dtype=np.float32))
+
+
+def test_ticks_that_hold_for_a_reason_to_see_say_warn():
+    actor = GraphActor(FakePolicy(), SafetyLimits(load_config([]).robot), max_steps=5, lockstep=False)
+    actor.on_reset_done(0, 0.5)
+    assert actor.tick(_buffer(1.0), 1.0).command is not None
+    out = actor.tick(_buffer(1.0), 1.5)  # the observation is 0.5 s old
+    assert out.command is None and out.warn and out.reason.startswith("stale")
+    actor.on_event("takeover")
+    out = actor.tick(_buffer(2.0), 2.0, human_action=None)
+    assert out.command is None and out.warn
+    actor.on_event("pause")
+    assert not actor.tick(_buffer(3.0), 3.0).warn  # paused on purpose: nothing to warn about

@@ -30,7 +30,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, Int64, String
 
 from robot_rl.actor.control_loop import KEPT_TICKS, ControlLoop
-from robot_rl.actor.observation import ObservationBuffer
+from robot_rl.actor.observation import ObservationBuffer, ProprioAssembler
 from robot_rl.actor.tick import GraphActor, Phase
 from robot_rl.config import Config
 from robot_rl.control.safety import SafetyLimits
@@ -48,7 +48,6 @@ from robot_rl_ros.conversions import (
     msg_to_pose,
     msg_to_twist,
     stamp_to_ns,
-    state_vector,
 )
 from robot_rl_ros.node_util import DropLog, now_ns, run_node
 from robot_rl_ros.weights import DdsWeightsSubscriber
@@ -68,12 +67,12 @@ class ActorNode(Node):
         self.weights = DdsWeightsSubscriber(self, drops=self.drops, key=key)
         cams = list(cfg.camera.names)
         self.buffer = ObservationBuffer(observation_keys(cams, joints=True), cfg.camera.max_age_s)
+        self.proprio = ProprioAssembler(self.buffer)
         self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
                                 reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None)
         self.shape = (cfg.camera.height, cfg.camera.width)
-        self._width: tuple[float, int] | None = None  # gripper width (m), stamp ns
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
         self._episodes_logged = 0
@@ -125,9 +124,7 @@ class ActorNode(Node):
         except ConversionError as exc:
             self.drops.drop(qos.JOINT_STATES, exc.field, str(exc))
             return
-        stamp = stamp_to_ns(msg.header.stamp)
-        self._width = (float(position[-1]), stamp)
-        self.buffer.put("joints", position[:-1].astype(np.float32), stamp * 1e-9)  # recorded as obs/joints
+        self.proprio.on_joints(position, stamp_to_ns(msg.header.stamp) * 1e-9)
 
     def on_pose(self, msg: PoseStamped) -> None:
         try:
@@ -135,10 +132,7 @@ class ActorNode(Node):
         except ConversionError as exc:
             self.drops.drop(qos.EE_POSE, exc.field, str(exc))
             return
-        if self._width is None:
-            return
-        stamp = min(stamp_to_ns(msg.header.stamp), self._width[1])
-        self.buffer.put("state", state_vector(pos, quat, self._width[0]), stamp * 1e-9)
+        self.proprio.on_pose(pos, quat, stamp_to_ns(msg.header.stamp) * 1e-9)
 
     def on_twist(self, msg: TwistStamped) -> None:
         try:
@@ -186,7 +180,7 @@ class ActorNode(Node):
                                    throttle_duration_sec=5.0)
         if out.policy_action is not None:
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
-        if out.reason.startswith(("stale", "intervening", "recording")):
+        if out.warn:
             self.get_logger().warning(f"no command: {out.reason}", throttle_duration_sec=1.0)
         s = self.actor.stats
         if s.episodes > self._episodes_logged:

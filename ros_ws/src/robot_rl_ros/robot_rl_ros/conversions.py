@@ -16,8 +16,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
 
-from robot_rl.control.rotations import quat_to_mat
-from robot_rl.spec import ACTION_NAMES, proprio
+from robot_rl.spec import ACTION_NAMES
 
 ENCODINGS = {"rgb8": 3, "bgr8": 3}  # what the camera nodes publish and the actor accepts
 ARM_JOINTS = tuple(f"fr3_joint{i}" for i in range(1, 8))
@@ -167,11 +166,6 @@ def msg_to_pose(msg: PoseStamped) -> tuple[np.ndarray, np.ndarray]:
     if abs(np.linalg.norm(quat) - 1.0) > 1e-3:
         raise ConversionError("pose.orientation", f"not a unit quaternion (norm {np.linalg.norm(quat):.4f})")
     return pos, quat
-
-
-def state_vector(pos: np.ndarray, quat_wxyz: np.ndarray, gripper_width: float) -> np.ndarray:
-    """The observation's ``state`` (10,) float32 from a pose message's quaternion: :func:`robot_rl.spec.proprio`."""
-    return proprio(pos, quat_to_mat(quat_wxyz), gripper_width)
 
 
 # ---------------------------------------------------------------------------------------------- teleop
