@@ -3,7 +3,8 @@ messages, so they are left out): capture -> observation buffer -> actor tick -> 
 learner ingest -> one update -> weights published -> the actor swaps them in.
 
 Prints, per leg, the packages in the order control passes through them (calls and returns), the number of
-package-boundary crossings (a call whose caller is in another robot_rl package) and the files touched;
+package-boundary crossings (a call whose caller is in another robot_rl package; calls into ``robot_rl/spec.py``, the contract, are not
+counted) and the files touched;
 ``--json OUT`` writes the same.
 Runs against whichever layout is checked out (it also knows the layout before robot_rl/actor and
 robot_rl/learner existed), so the same script measures a change of layout:
@@ -48,6 +49,9 @@ except ImportError:  # the layout before it (robot_rl/graph and robot_rl/rl)
 ROOT = Path(robot_rl.__file__).resolve().parent
 
 
+CONTRACT = "spec"  # robot_rl/spec.py: the keys and sizes every package uses; a call into it is not a hop
+
+
 def _package(filename: str) -> str | None:
     """``robot_rl/<package>/...`` -> ``<package>``; a top-level module -> its name; outside robot_rl -> None."""
     try:
@@ -73,6 +77,8 @@ class Trace:
         caller = frame.f_back
         from_pkg = _package(caller.f_code.co_filename) if caller is not None else None
         now_in = pkg if event == "call" else from_pkg  # where control is after the event
+        if CONTRACT in (pkg, now_in):
+            return
         with self._lock:
             if event == "call" and pkg is not None:
                 self.files.add(str(Path(frame.f_code.co_filename).resolve().relative_to(ROOT.parent)))
@@ -137,8 +143,10 @@ def main() -> int:
                 buffer.put("joints", s.joint_pos.astype(np.float32), now - 0.01)
                 out = actor.tick(buffer, now)
                 if out.command is not None:
-                    env.robot.send_action(out.command)  # the robot node's side, not traced below
-                    actor.swap_weights()
+                    profiler = sys.getprofile()
+                    sys.setprofile(None)  # the command's path (the robot node executing it) is not the frame's
+                    env.robot.send_action(out.command)
+                    sys.setprofile(profiler)
 
             capture_and_tick()  # the episode starts
             with Trace() as t:

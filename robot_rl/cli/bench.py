@@ -16,21 +16,40 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
 
-from robot_rl.bench import LONG_SUITES, SUITES
-from robot_rl.bench.report import write_report
+import robot_rl
 from robot_rl.config import Config
+
+CHECKOUT = Path(robot_rl.__file__).resolve().parents[1]
+
+
+def benchmarks() -> ModuleType:
+    """The benchmarks package: it lives in the repository (``benchmarks/``), beside the product, not in it."""
+    if (CHECKOUT / "benchmarks" / "__init__.py").exists() and str(CHECKOUT) not in sys.path:
+        sys.path.insert(0, str(CHECKOUT))
+    try:
+        return importlib.import_module("benchmarks")
+    except ImportError as exc:
+        raise SystemExit("robot-rl bench: the benchmarks live in the repository's benchmarks/ folder, which this "
+                         f"installation does not have ({exc}); run from a clone of the repository") from exc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suite", choices=[*SUITES, "all"], help="which benchmark to run")
+    parser.add_argument("suite", choices=[*benchmarks().SUITES, "all"], help="which benchmark to run")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
-    names = [s for s in SUITES if s not in LONG_SUITES] if args.suite == "all" else [args.suite]
+    bench = benchmarks()
+    from benchmarks.report import write_report
+
+    suites, long_suites = bench.SUITES, bench.LONG_SUITES
+    names = [s for s in suites if s not in long_suites] if args.suite == "all" else [args.suite]
     code = 0
     for name in names:
-        suite = importlib.import_module(SUITES[name])
+        suite = importlib.import_module(suites[name])
         # a suite that starts processes of its own (soak) passes the command line's overrides on to them
         wants = "overrides" in inspect.signature(suite.run).parameters
         result = suite.run(cfg, overrides=list(args.overrides)) if wants else suite.run(cfg)

@@ -35,13 +35,13 @@ import numpy as np
 
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.wiring import load_policy, open_writer
-from robot_rl.bench.report import format_table
 from robot_rl.cli.train_bc import train_and_save
 from robot_rl.cli.up import ros_missing, run_graph
 from robot_rl.config import Config
 from robot_rl.data.integrity import summarize
 from robot_rl.learner.pacing import LearnerPace, LearnerProgress, read_progress
 from robot_rl.learner.weights import weights_channel
+from robot_rl.report.table import format_table
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 from robot_rl.sim.harness.collect import collect_demos

@@ -17,11 +17,11 @@ import json
 import sys
 from pathlib import Path
 
-from robot_rl.bench.report import format_table
 from robot_rl.config import Config
 from robot_rl.data.errors import StoreError
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import JOINTS_KEY
+from robot_rl.report.table import format_table
 from robot_rl.sim.replay import MODES, ReplayInputError, ReplayResult, replay_episode
 
 

@@ -285,7 +285,7 @@ class LearningBenchConfig:
     episodes for ``dagger_epochs`` epochs. ``workers`` > 1 runs seeds in parallel processes (one torch thread
     each); wall-clock figures then include the contention. ``resume``: keep each seed's BC base and each
     finished (seed, variant) curve found in ``out_dir`` that was made with the same settings (see
-    :mod:`robot_rl.bench.learning`), so a stopped experiment goes on where it stopped. ``report_only``: make
+    :mod:`benchmarks.learning`), so a stopped experiment goes on where it stopped. ``report_only``: make
     nothing, report (table, plot, ``points.json``) the pieces already in ``out_dir``, including a curve stopped
     part way; pieces not made yet are named and left out."""
 
@@ -321,7 +321,7 @@ SOAK_FAULTS = ("kill_camera", "kill_robot", "kill_teleop", "kill_actor", "kill_l
 
 @dataclass
 class SoakBenchConfig:
-    """``robot-rl bench soak``: the fault-injection soak of the running sim graph (robot_rl.bench.soak).
+    """``robot-rl bench soak``: the fault-injection soak of the running sim graph (benchmarks.soak).
     ``minutes`` of faults, drawn from ``faults`` in a seeded random order, one at a time, each after a random
     healthy gap in [``gap_min_s``, ``gap_max_s``]. Tolerances, relative to what the graph is configured to:
     the arm holds still within ``robot.watchdog_s + stop_slack_s`` of the actor's death; commands are back within
@@ -656,7 +656,7 @@ class SpaceMouseConfig:
     rescaled so output starts at 0) and scaling, so a full push is a full action. ``device`` is a
     pyspacemouse device name ("" = the first one found). Button indices for gripper toggle and take-over.
     ``fake_hid_socket``: a Unix socket path; when set, no real device is opened: a fake HID device reads raw
-    reports sent to that socket (:mod:`robot_rl.hardware.fake_hid`; tests and demos without a SpaceMouse)."""
+    reports sent to that socket (:mod:`robot_rl.testing.fake_hid`; tests and demos without a SpaceMouse)."""
 
     device: str = ""
     deadband: float = 0.1

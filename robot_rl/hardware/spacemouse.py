@@ -46,10 +46,10 @@ def default_hid_devices() -> list:
 
 def hid_devices_for(cfg: SpaceMouseConfig) -> Callable[[], list]:
     """The HID enumeration ``cfg`` asks for: the real devices (hidapi), or with ``fake_hid_socket`` set, one
-    :class:`~robot_rl.hardware.fake_hid.SocketHIDDevice` fed raw reports through that socket."""
+    :class:`~robot_rl.testing.fake_hid.SocketHIDDevice` fed raw reports through that socket."""
     if not cfg.fake_hid_socket:
         return default_hid_devices
-    from robot_rl.hardware.fake_hid import SocketHIDDevice
+    from robot_rl.testing.fake_hid import SocketHIDDevice
 
     device = SocketHIDDevice(cfg.fake_hid_socket)
     return lambda: [device]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.bench import SUITES
-from robot_rl.bench import ros as bench
+from benchmarks import SUITES
+from benchmarks import ros as bench
 from robot_rl.config import load_config
 from tests.ros.conftest import tiny_setup
 
 
 def test_bench_ros_measures_ros_and_in_process(tmp_path):
-    assert SUITES["ros"] == "robot_rl.bench.ros"
+    assert SUITES["ros"] == "benchmarks.ros"
     overrides = [*tiny_setup(tmp_path), "task.control_hz=10", "task.max_steps=1000000000", "ros.record=false",
                  "ros.lockstep=false"]
     n = 20

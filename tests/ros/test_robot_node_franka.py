@@ -27,8 +27,8 @@ OVERRIDES = ["robot=fr3_real", "robot.realtime=false", "robot.watchdog_s=1.0"]
 def test_franka_robot_node_against_franky_sim(tmp_path, probe, spawn):
     from robot_rl_ros.command_auth import CommandSigner
 
-    from robot_rl.hardware.franka_sim import FrankySimPeer
     from robot_rl.security import load_key
+    from robot_rl.testing.franka_sim import FrankySimPeer
 
     key_path = tmp_path / "deployment.key"
     signer = CommandSigner(load_key(key_path))

@@ -29,7 +29,7 @@ from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
-from robot_rl.hardware.fake_hid import axis_report, button_report, send_report
+from robot_rl.testing.fake_hid import axis_report, button_report, send_report
 from tests.integration.hardware.conftest import type_keys, xvfb_display
 from tests.ros.conftest import tiny_setup, wait_for
 

@@ -1,4 +1,4 @@
-"""The fault-injection soak (robot_rl.bench.soak) against the real graph: MuJoCo twin, DDS on loopback, a zarr
+"""The fault-injection soak (benchmarks.soak) against the real graph: MuJoCo twin, DDS on loopback, a zarr
 store on disk. The short run is in the default suite (about 5 minutes); the long one is
 ``.venv/bin/python -m pytest -m slow tests/soak`` (the same as ``robot-rl bench soak bench.soak.minutes=30``).
 Each property the soak measures is asserted here on the report it writes, so a failure names what broke."""
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from robot_rl.bench import soak
-from robot_rl.bench.report import write_report
+from benchmarks import soak
+from benchmarks.report import write_report
 from robot_rl.config import load_config
 from robot_rl.config.schema import SOAK_FAULTS
 

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge, summary_rows
-from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount
+from benchmarks.soak_report import FaultRecord, SoakReport, judge, summary_rows
+from benchmarks.soak_watch import EventLog, ResourceSampler, fill, mount_small_fs, proc_sample, unmount
 from robot_rl.cli.supervisor import NodeSpec, Supervisor
 from robot_rl.config import ConfigError, load_config
 from robot_rl.data.errors import WriterError
@@ -63,7 +63,7 @@ class _Sup:
 
 def test_a_kill_waits_until_its_target_lived_long_enough_to_judge():
     """Kills are deferred (other faults first) until the incarnation they end has been sampled warmup + track."""
-    from robot_rl.bench.soak_run import SoakRun
+    from benchmarks.soak_run import SoakRun
 
     run = SoakRun.__new__(SoakRun)  # only the schedule's choice: no graph
     run.sc = load_config(["bench.soak.warmup_s=10", "bench.soak.min_track_s=20", "bench.soak.sample_s=1"]).bench.soak

@@ -20,7 +20,7 @@ import pytest
 
 from robot_rl.config import Config, load_config
 from robot_rl.hardware.deadline import wait_for
-from robot_rl.hardware.franka_sim import FrankySimPeer
+from robot_rl.testing.franka_sim import FrankySimPeer
 
 LOOPBACK_IP = "127.0.0.1"  # unreachable on port 1337 unless a test starts franky-sim there (it never does)
 

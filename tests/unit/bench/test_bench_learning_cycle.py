@@ -3,7 +3,7 @@ start and at the end count, so solving harder, longer episodes does not read as 
 
 from __future__ import annotations
 
-from robot_rl.bench.learning import Curve, _paired_cycle
+from benchmarks.learning import Curve, _paired_cycle
 from robot_rl.sim.harness.episodes import EpisodeResult
 
 

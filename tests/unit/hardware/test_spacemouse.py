@@ -14,8 +14,8 @@ from robot_rl.hardware.errors import DeviceNotFoundError
 
 pytest.importorskip("pyspacemouse", reason="pyspacemouse is not installed (pip install -e '.[teleop]')")
 
-from robot_rl.hardware.fake_hid import FakeHIDDevice, axis_report, button_report
 from robot_rl.hardware.spacemouse import SpaceMouse, apply_deadband
+from robot_rl.testing.fake_hid import FakeHIDDevice, axis_report, button_report
 
 FULL = 350  # SpaceNavigator axis_scale: a raw value of 350 is a full push
 
@@ -81,7 +81,7 @@ def test_deadband_is_continuous_and_reaches_one():
 def test_fake_hid_socket_in_the_config_feeds_reports_from_another_process(sm_cfg, tmp_path):
     """``fake_hid_socket``: the SpaceMouse opens a fake device reading datagrams from that Unix socket (what the
     teleop node's ROS test sends to); the socket exists while the device is open."""
-    from robot_rl.hardware.fake_hid import send_report
+    from robot_rl.testing.fake_hid import send_report
 
     path = str(tmp_path / "hid.sock")
     with SpaceMouse(dataclasses.replace(sm_cfg, fake_hid_socket=path)) as sm:

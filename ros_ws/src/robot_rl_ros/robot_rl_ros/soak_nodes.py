@@ -1,5 +1,5 @@
 """Helpers for ``robot-rl bench soak`` (not part of the graph): what the fault-injection soak sees on DDS, and
-the relay it delays and drops camera frames in. The core harness (:mod:`robot_rl.bench.soak`) never imports
+the relay it delays and drops camera frames in. The core harness (:mod:`benchmarks.soak`) never imports
 rclpy, so these run as processes of their own.
 
 ``python -m robot_rl_ros.soak_nodes observer OUT.jsonl [overrides]``: appends one JSON line per event, each

@@ -14,9 +14,9 @@ import dataclasses
 import numpy as np
 import torch
 
+from benchmarks.report import BenchResult
+from benchmarks.timing import ms, rate
 from robot_rl.actor.policy import ResidualPolicy
-from robot_rl.bench.report import BenchResult
-from robot_rl.bench.timing import ms, rate
 from robot_rl.config.schema import Config
 from robot_rl.learner.td3 import ResidualTD3
 from robot_rl.policies.bc import BCNetwork, ChunkedBase

@@ -1,4 +1,4 @@
-"""What the soak reports (:mod:`robot_rl.bench.soak`): one record per fault, the whole run's figures, the
+"""What the soak reports (:mod:`benchmarks.soak`): one record per fault, the whole run's figures, the
 properties judged against ``bench.soak``'s tolerances, and the table ``robot-rl bench soak`` prints."""
 
 from __future__ import annotations

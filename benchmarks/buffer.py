@@ -26,8 +26,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from robot_rl.bench.report import BenchResult
-from robot_rl.bench.timing import ms
+from benchmarks.report import BenchResult
+from benchmarks.timing import ms
 from robot_rl.config.schema import Config
 from robot_rl.data.cache import ReplayCache
 from robot_rl.data.layout import EpisodeMeta, EpisodeSource

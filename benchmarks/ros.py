@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.report import BenchResult
 from robot_rl.actor.control_loop import ControlLoop
 from robot_rl.actor.observation import ObservationBuffer
 from robot_rl.actor.tick import GraphActor
-from robot_rl.bench.report import BenchResult
 from robot_rl.cli.supervisor import graph_env
 from robot_rl.config import Config, load_config
 from robot_rl.control.safety import SafetyLimits

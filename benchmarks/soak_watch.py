@@ -1,4 +1,4 @@
-"""What the fault-injection soak (:mod:`robot_rl.bench.soak`) watches, without ROS: the observer process's event
+"""What the fault-injection soak (:mod:`benchmarks.soak`) watches, without ROS: the observer process's event
 log (JSON lines written by ``robot_rl_ros.soak_nodes observer``), RSS and open file descriptors of every process
 incarnation (from /proc), and the small file system it fills to play a full disk."""
 

@@ -1,6 +1,6 @@
 """A franky-sim server (MuJoCo FR3 speaking libfranka's network protocol) with fault injection.
 
-Run as a child process by :class:`robot_rl.hardware.franka_sim.FrankySimPeer` so that the real
+Run as a child process by :class:`robot_rl.testing.franka_sim.FrankySimPeer` so that the real
 driver (``franky`` / libfranka) is exercised against a protocol-level peer on loopback. franky-sim
 does not model reflexes, so this server adds one: on ``reflex`` (a line on stdin) the running motion
 is aborted with libfranka's ``kReflexAborted`` status and the state reports robot mode ``Reflex``

@@ -34,7 +34,7 @@ class FrankySimPeer:
         self._stderr = tempfile.NamedTemporaryFile(prefix="franky-sim-", suffix=".log", delete=False)  # noqa: SIM115
 
     def start(self) -> FrankySimPeer:
-        cmd = [sys.executable, "-m", "robot_rl.hardware.franka_sim_server", "--realtime", str(self.realtime)]
+        cmd = [sys.executable, "-m", "robot_rl.testing.franka_sim_server", "--realtime", str(self.realtime)]
         if self.requested_host:
             cmd += ["--host", self.requested_host]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,

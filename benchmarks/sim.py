@@ -12,8 +12,8 @@ import dataclasses
 
 import mujoco
 
-from robot_rl.bench.report import BenchResult
-from robot_rl.bench.timing import ms, rate
+from benchmarks.report import BenchResult
+from benchmarks.timing import ms, rate
 from robot_rl.config.schema import Config, RenderGeoms
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert

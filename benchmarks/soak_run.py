@@ -1,4 +1,4 @@
-"""The soak's run (see :mod:`robot_rl.bench.soak` for what it injects and checks): the graph under a
+"""The soak's run (see :mod:`benchmarks.soak` for what it injects and checks): the graph under a
 :class:`~robot_rl.cli.supervisor.Supervisor`, the observer and relay processes, the fault schedule, and the
 accounting at the end (store, episodes per actor life, learner resumes, RSS / FD growth, violations)."""
 
@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from robot_rl.bench.soak_report import FaultRecord, SoakReport, judge
-from robot_rl.bench.soak_watch import EventLog, ResourceSampler, fill
+from benchmarks.soak_report import FaultRecord, SoakReport, judge
+from benchmarks.soak_watch import EventLog, ResourceSampler, fill
 from robot_rl.cli.supervisor import NodeSpec, Supervisor, graph_env, graph_specs
 from robot_rl.config import Config
 from robot_rl.data.recorder import FAULT_ENOSPC_ENV

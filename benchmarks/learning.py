@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.report import BenchResult
 from robot_rl.actor.wiring import load_policy, open_writer
-from robot_rl.bench.report import BenchResult
 from robot_rl.config.schema import Config, RewardMode
 from robot_rl.learner.loop import Learner
 from robot_rl.learner.weights import weights_channel

@@ -40,10 +40,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from robot_rl.bench.report import BenchResult
-from robot_rl.bench.soak_report import SoakReport, report_notes, summary_rows
-from robot_rl.bench.soak_run import SoakRun
-from robot_rl.bench.soak_watch import mount_small_fs, unmount
+from benchmarks.report import BenchResult
+from benchmarks.soak_report import SoakReport, report_notes, summary_rows
+from benchmarks.soak_run import SoakRun
+from benchmarks.soak_watch import mount_small_fs, unmount
 from robot_rl.config import Config, load_config
 
 SOAK_PROFILE = ["task=pick_place_easy", "task.max_steps=25", "camera.width=32", "camera.height=32",

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from robot_rl.bench.report import BenchResult
-from robot_rl.bench.timing import ms
+from benchmarks.report import BenchResult
+from benchmarks.timing import ms
 from robot_rl.config.schema import CameraBackend, Config
 from robot_rl.hardware.deadline import wait_for
 
 
 def _franka(cfg: Config, n: int) -> list[dict]:
     from robot_rl.hardware.franka import FrankaRobot
-    from robot_rl.hardware.franka_sim import FrankySimPeer
+    from robot_rl.testing.franka_sim import FrankySimPeer
 
     rows = []
     robot_cfg = dataclasses.replace(cfg.robot, realtime=False, watchdog_s=1.0, max_ee_step=0.06,
@@ -80,8 +80,8 @@ def _camera(cfg: Config, n: int) -> list[dict]:
 
 
 def _spacemouse(cfg: Config, n: int) -> list[dict]:
-    from robot_rl.hardware.fake_hid import FakeHIDDevice, axis_report
     from robot_rl.hardware.spacemouse import SpaceMouse
+    from robot_rl.testing.fake_hid import FakeHIDDevice, axis_report
 
     hid = FakeHIDDevice()
     lat = []
