@@ -3,9 +3,8 @@ messages, so they are left out): capture -> observation buffer -> actor tick -> 
 learner ingest -> one update -> weights published -> the actor swaps them in.
 
 Prints, per leg, the packages in the order control passes through them (calls and returns), the number of
-package-boundary crossings (a call whose caller is in another robot_rl package; calls into ``robot_rl/spec.py``, the contract, are not
-counted) and the files touched;
-``--json OUT`` writes the same.
+package-boundary crossings (a call whose caller is in another robot_rl package; calls into ``robot_rl/spec.py``,
+the contract, are not counted) and the files touched; ``--json OUT`` writes the same.
 Runs against whichever layout is checked out (it also knows the layout before robot_rl/actor and
 robot_rl/learner existed), so the same script measures a change of layout:
 
