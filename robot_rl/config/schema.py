@@ -424,20 +424,20 @@ class BufferBenchConfig:
 class BufferConfig:
     """The zarr replay store (a local path or an fsspec URL) and the learner's in-RAM sampler."""
 
-    path: str = "runs/replay.zarr"
-    queue_size: int = 512
-    chunk_len: int = 100
-    compression: str = "lz4"
+    path: str = "runs/replay.zarr"  # local directory or fsspec URL (e.g. memory://x.zarr, s3://bucket/replay.zarr)
+    queue_size: int = 512  # rows the recorder may hold before put() reports overflow
+    chunk_len: int = 100  # rows per zarr chunk on the time axis
+    compression: str = "lz4"  # blosc codec for every array: lz4 | zstd | none
     compression_level: int = 5
-    on_crash: CrashPolicy = CrashPolicy.discard
-    fsync: bool = False
-    offline_fraction: float = 0.5
+    on_crash: CrashPolicy = CrashPolicy.discard  # rows after the last committed episode: discard | keep_truncated
+    fsync: bool = False  # fsync each chunk file (survives power loss, slower); kill -9 is safe without
+    offline_fraction: float = 0.5  # share of each batch from demos + human-intervention steps (RLPD)
     offline_sources: list[str] = field(default_factory=lambda: ["demo", "teleop"])
     n_step: int = 3
     gamma: float = 0.99
-    reward_mode: RewardMode = RewardMode.both
-    cache_capacity: int = 100_000
-    poll_interval_s: float = 1.0
+    reward_mode: RewardMode = RewardMode.both  # rlif | sparse | both (docs/architecture.md §2)
+    cache_capacity: int = 100_000  # transitions in the learner's RAM cache (~98 KB each with two 128x128 cameras)
+    poll_interval_s: float = 1.0  # how often the learner re-reads meta/episode_ends
     min_free_mb: int = 32  # after a failed write (a full disk), recording resumes once this much is free
     bench: BufferBenchConfig = field(default_factory=BufferBenchConfig)
 
@@ -620,7 +620,7 @@ class CalibrationConfig:
     min_rotation_spread_deg: float = 5.0
     hand_eye_method: str = "park"
     max_reprojection_px: float = 1.0
-    workspace_margin: float = 0.02
+    workspace_margin: float = 0.02  # the recorded workspace corners shrunk by this much on every side (m)
     max_age_days: float = 30.0
     mounts: dict[str, str] = field(default_factory=lambda: {"wrist": "eye_in_hand", "front": "eye_to_hand"})
 

@@ -17,12 +17,13 @@ any), in one compaction that frees ``evict_fraction`` of the capacity. Not threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from robot_rl.data.errors import StoreError
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.nstep import nstep_targets
 from robot_rl.data.replay_store import ReplayStore
@@ -75,6 +76,7 @@ class ReplayCache:
         self._pools = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._pools_stale = False
         self._next_store_episode = 0
+        self.skipped_episodes: list[int] = []  # unreadable (damaged) store episodes passed over
 
     @classmethod
     def from_config(cls, buffer_cfg: Any, schema: RowSchema) -> ReplayCache:
@@ -87,18 +89,40 @@ class ReplayCache:
         """The store fields the cache reads."""
         return (*self.schema.image_keys, STATE_KEY, *ROW_KEYS, *SIGNAL_KEYS)
 
-    def refresh(self, store: ReplayStore) -> int:
-        """Copy the episodes committed in ``store`` since the last call; returns how many."""
+    def refresh(self, store: ReplayStore, keys: Sequence[str] | None = None,
+                transform: Callable[[Mapping[str, np.ndarray], EpisodeSource], Mapping[str, np.ndarray]] | None = None,
+                ) -> int:
+        """Copy the episodes committed in ``store`` since the last call; returns how many were looked at.
+
+        ``keys``: the store columns to read (default :attr:`store_keys`); ``transform``: store columns -> this
+        cache's columns (the learner's frozen-base featurizer). An episode that cannot be read is skipped, listed
+        in :attr:`skipped_episodes` and logged: one damaged episode must not end training on all the others."""
         n = store.refresh()
         first = self._next_store_episode
         if n <= first:
             return 0
-        sources = store.meta(first)["source"]
+        try:
+            sources: list | np.ndarray = store.meta(first)["source"]
+        except StoreError:
+            sources = [None] * (n - first)  # a damaged metadata chunk: read each episode's own below
         for i in range(first, n):
-            self.add_episode(store.read_episode(i, self.store_keys), EpisodeSource(int(sources[i - first])),
-                             store_index=i)
+            try:
+                code = sources[i - first]
+                source = EpisodeSource(int(store.meta(i)["source"][0] if code is None else code))
+                cols = store.read_episode(i, list(keys or self.store_keys))
+            except StoreError as exc:
+                self.skipped_episodes.append(i)
+                log.error("skipping store episode %d, unreadable: %s (robot-rl buffer verify %s lists the damage)",
+                          i, exc, store.path)
+            else:
+                self.add_episode(cols if transform is None else transform(cols, source), source, store_index=i)
             self._next_store_episode = i + 1
         return n - first
+
+    @property
+    def store_episodes_seen(self) -> int:
+        """Store episodes looked at so far (copied or skipped): where the next :meth:`refresh` starts."""
+        return self._next_store_episode
 
     def add_episode(self, cols: Mapping[str, np.ndarray], source: EpisodeSource | str,
                     store_index: int = -1) -> None:

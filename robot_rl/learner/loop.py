@@ -94,8 +94,6 @@ class Learner:
                                seed=cfg.seed, pin_memory=False)
         self.version = 0
         self.store: ReplayStore | None = None
-        self._next_episode = 0  # store episodes ingested so far
-        self.skipped_episodes: list[int] = []  # unreadable (damaged) store episodes passed over
         self.last: UpdateInfo | None = None
         self._reported: tuple[bool, int] | None = None
         self._resume()
@@ -128,34 +126,23 @@ class Learner:
         return out
 
     def ingest(self) -> int:
-        """Copy newly committed episodes into the feature cache; returns how many."""
+        """Copy newly committed episodes into the feature cache (:meth:`ReplayCache.refresh`); returns how many."""
         if self.store is None:
             try:
                 self.store = ReplayStore.open(self.store_path, "r")
             except StoreError:
                 return 0  # the actor has not created the store yet
-        n = self.store.refresh()
-        first = self._next_episode
-        if n <= first:
-            return 0
-        try:
-            sources: list | np.ndarray = self.store.meta(first)["source"]
-        except StoreError:
-            sources = [None] * (n - first)  # a damaged metadata chunk: read each episode's own below
         keys = [*(stored_image_key(c) for c in self.cameras), STATE_KEY, *ROW_KEYS, *SIGNAL_KEYS]
-        for i in range(first, n):
-            try:
-                code = sources[i - first]
-                source = EpisodeSource(int(self.store.meta(i)["source"][0] if code is None else code))
-                cols = self.store.read_episode(i, keys)
-            except StoreError as exc:  # one damaged episode must not end training on all the others
-                self.skipped_episodes.append(i)
-                log.error("skipping store episode %d, unreadable: %s (robot-rl buffer verify %s lists the damage)",
-                          i, exc, self.store_path)
-            else:
-                self.cache.add_episode(self._featurize(cols, source), source, store_index=i)
-            self._next_episode = i + 1
-        return n - first
+        return self.cache.refresh(self.store, keys, self._featurize)
+
+    @property
+    def episodes_ingested(self) -> int:
+        return self.cache.store_episodes_seen
+
+    @property
+    def skipped_episodes(self) -> list[int]:
+        """Unreadable (damaged) store episodes passed over."""
+        return self.cache.skipped_episodes
 
     # ------------------------------------------------------------------------------ training
     def pools(self) -> tuple[int, int]:
@@ -185,24 +172,31 @@ class Learner:
         batch |= {"obs": self._observations(b, "obs"), "next_obs": self._observations(b, "next_obs")}
         self.last = self.td3.update(batch)
         u = self.td3.updates
-        if u % self.cfg.learner.publish_every == 0:
-            self.publish()
+        publishing = u % self.cfg.learner.publish_every == 0
+        if publishing:
+            self.version += 1
         if u % self.cfg.learner.checkpoint_every == 0:
-            self.checkpoint()
+            self.checkpoint()  # before the weights leave: a learner killed after this resumes past what it sent
+        if publishing:
+            self._send()
         return self.last
 
     def publish(self) -> int:
+        """Send the residual's current weights as the next version; returns it."""
         self.version += 1
+        self._send()
+        return self.version
+
+    def _send(self) -> None:
         b = self.td3.actor.to_bundle(self.version, extra={"updates": self.td3.updates})
         self.publisher.publish(self.version, bundles.to_bytes(b))
         self._log_metrics()
-        return self.version
 
     def _log_metrics(self) -> None:
         """Append ``{time, updates, version, episodes, losses, q_mean}`` to learner.dir/metrics.jsonl."""
         last, off, on = self.last, *self.pools()
         rec = {"time": time.time(), "updates": self.td3.updates, "version": self.version,
-               "episodes": self._next_episode, "online": on, "offline": off,
+               "episodes": self.episodes_ingested, "online": on, "offline": off,
                "critic_loss": last.critic_loss if last else None,
                "actor_loss": last.actor_loss if last else None, "q_mean": last.q_mean if last else None}
         with (self.dir / METRICS).open("a") as f:
@@ -243,22 +237,22 @@ class Learner:
     def report_progress(self, caught_up: bool) -> None:
         """``learner.dir/progress.json`` (robot_rl.learner.pacing), rewritten when what it says changes: new episodes
         ingested, or the budget for them trained. A paced twin reads it to know when to go on."""
-        key = (caught_up, self._next_episode)
+        key = (caught_up, self.episodes_ingested)
         if key != self._reported:
             self._reported = key
-            write_progress(self.dir, LearnerProgress(self.td3.updates, self.pools()[1], self._next_episode,
+            write_progress(self.dir, LearnerProgress(self.td3.updates, self.pools()[1], self.episodes_ingested,
                                                      caught_up))
 
     def status(self) -> LearnerStatus:
         off, on = self.pools()
-        return LearnerStatus(self.td3.updates, self.version, self._next_episode, on, off, self.last)
+        return LearnerStatus(self.td3.updates, self.version, self.episodes_ingested, on, off, self.last)
 
     # ---------------------------------------------------------------------- checkpoint/resume
     def checkpoint(self) -> Path:
         path = self.dir / CHECKPOINT
         tmp = path.with_name(f".{CHECKPOINT}.tmp-{os.getpid()}")
         torch.save({"td3": self.td3.state(), "version": self.version, "obs_dim": self.obs_dim,
-                    "frozen_features": self.frozen_features, "episodes_ingested": self._next_episode}, tmp)
+                    "frozen_features": self.frozen_features, "episodes_ingested": self.episodes_ingested}, tmp)
         os.replace(tmp, path)
         return path
 

@@ -127,3 +127,21 @@ def test_a_damaged_episode_is_skipped_and_training_goes_on(tiny_run, tmp_path):
     assert len(learner.cache.episodes) == n_episodes - len(learner.skipped_episodes) > 0
     status = learner.run(max_updates=5)  # trains on the rest
     assert status.updates == 5
+
+
+def test_weights_leave_only_after_the_checkpoint_that_covers_them(tiny_run):
+    """A learner killed between a checkpoint and the publish it goes with must not resume behind what the actor
+    has (it would send different weights under a version the actor already holds)."""
+    cfg = _fresh(tiny_run, "learner-order")
+    seen: list[tuple[int, int]] = []  # (published version, the checkpoint's version at that moment)
+
+    class Watching(DirectoryWeightsChannel):
+        def publish(self, version: int, data: bytes) -> None:
+            path = learner.dir / CHECKPOINT
+            seen.append((version, int(torch.load(path, weights_only=False)["version"]) if path.is_file() else 0))
+            super().publish(version, data)
+
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, Watching(os.path.join(cfg.learner.dir, "w")))
+    learner.run(max_updates=20)  # publish every 5, checkpoint every 10
+    assert [v for v, _ in seen] == [1, 2, 3, 4]
+    assert dict(seen)[2] == 2 and dict(seen)[4] == 4  # on a checkpoint update, the checkpoint already says so

@@ -26,6 +26,22 @@ def test_every_group_combination_composes():
                 assert cfg.task.name == option
 
 
+def test_each_default_is_written_once_in_the_dataclasses():
+    """The default option of each group holds no values: a default changed in robot_rl/config/schema.py takes
+    effect (a YAML copy of it would silently win)."""
+    import yaml
+
+    from robot_rl.config.loader import config_dir
+
+    root = yaml.safe_load((config_dir() / "config.yaml").read_text())
+    defaults = [d for d in root["defaults"] if isinstance(d, dict)]
+    chosen = {g: o for d in defaults for g, o in d.items() if o is not None}
+    assert {"task", "robot", "camera", "buffer", "teleop", "calibration"} <= set(chosen)
+    for group, option in chosen.items():
+        values = yaml.safe_load((config_dir() / group / f"{option}.yaml").read_text())
+        assert not values, f"configs/{group}/{option}.yaml repeats dataclass defaults: {sorted(values)}"
+
+
 def test_defaults_are_the_sim_setup():
     cfg = load_config([])
     assert cfg.robot.backend is RobotBackend.mujoco
