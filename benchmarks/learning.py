@@ -35,7 +35,8 @@ import torch
 
 from benchmarks.report import BenchResult
 from robot_rl.actor.wiring import load_policy, open_writer
-from robot_rl.config.schema import Config, RewardMode
+from robot_rl.config.schema import Config
+from robot_rl.data.modes import RewardMode
 from robot_rl.learner.loop import Learner
 from robot_rl.learner.weights import weights_channel
 from robot_rl.policies import bundle as bundles

@@ -89,7 +89,8 @@ def _in_process(cfg: Config, hz: float, n: int) -> dict[str, float]:
             t_next += period
             stop.wait(max(0.0, t_next - time.time()))
 
-    actor = GraphActor(load_policy(cfg), SafetyLimits(cfg.robot), max_steps=10**9, explore=True, lockstep=False)
+    actor = GraphActor(load_policy(cfg), SafetyLimits.for_robot(cfg.robot), max_steps=10**9, explore=True,
+                       lockstep=False)
     actor.on_reset_done(actor.seed, 0.0)
     published, stamps = [], []
 

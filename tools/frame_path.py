@@ -126,7 +126,7 @@ def main() -> int:
             buffer = ObservationBuffer([*(f"images/{c}" for c in cams), "state", "joints"], cfg.camera.max_age_s)
             with Trace():  # the writer's thread starts profiled
                 writer = open_writer(cfg)
-            actor = GraphActor(policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps, writer=writer,
+            actor = GraphActor(policy, SafetyLimits.for_robot(cfg.robot), max_steps=cfg.task.max_steps, writer=writer,
                                weights=channel, seed=5, lockstep=False)
             env.reset(5)
             actor.on_reset_done(5, 0.0)

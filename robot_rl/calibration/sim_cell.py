@@ -160,7 +160,7 @@ class SimCalibrationCell:
         add_board(spec, board, self.mount)
         self.world = SimWorld(self.cfg, spec.compile())
         rng = np.random.default_rng(seed)
-        self.sim_robot = MujocoRobot(self.world, SafetyLimits(self.cfg.robot))
+        self.sim_robot = MujocoRobot(self.world, SafetyLimits.for_robot(self.cfg.robot))
         self.sim_camera = MujocoCamera(camera, self.world)
         self.robot: Robot = NoisyRobot(self.sim_robot, noise, rng) if noise != NO_NOISE else self.sim_robot
         self.camera: Camera = NoisyCamera(self.sim_camera, noise, rng) if noise != NO_NOISE else self.sim_camera

@@ -234,7 +234,7 @@ def _workspace(cfg: Config, args: argparse.Namespace) -> int:
 
             world = SimWorld(cfg)
             stack.callback(world.close)
-            robot = MujocoRobot(world, SafetyLimits(cfg.robot))
+            robot = MujocoRobot(world, SafetyLimits.for_robot(cfg.robot))
             world.data.qpos[world.arm_qadr] = world.data.ctrl[world.arm_act] = world.q_home  # start at home
             mujoco.mj_forward(world.model, world.data)
             pace = lambda: None  # noqa: E731

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from robot_rl.config.ros import RosConfig
+from robot_rl.data.modes import CrashPolicy, RewardMode
 
 
 class ConfigValueError(ValueError):
@@ -383,21 +384,6 @@ class BenchConfig:
         _check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
         self.learning.validate(f"{key}.learning")
         self.soak.validate(f"{key}.soak")
-
-
-class CrashPolicy(str, Enum):
-    """What opening a store for writing does with rows written after the last committed episode."""
-
-    discard = "discard"
-    keep_truncated = "keep_truncated"
-
-
-class RewardMode(str, Enum):
-    """``rlif``: -1 on the policy step just before a take-over; ``sparse``: 1 on success; ``both``: sum."""
-
-    rlif = "rlif"
-    sparse = "sparse"
-    both = "both"
 
 
 @dataclass

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot_rl.calibration.workspace import workspace_bounds
 from robot_rl.config.schema import RobotConfig
 from robot_rl.control.rotations import mat_to_quat, mat_to_rotvec, orthonormalize, rotvec_to_mat
 from robot_rl.spec import ACTION_DIM, ACTION_NAMES
@@ -79,11 +78,11 @@ def check_action(action: object) -> np.ndarray:
 class SafetyLimits:
     """Action range, per-step motion limits and the workspace box of one robot config."""
 
-    def __init__(self, robot: RobotConfig) -> None:
+    def __init__(self, robot: RobotConfig, workspace: tuple[np.ndarray, np.ndarray]) -> None:
+        """``workspace``: the (low, high) box (3,) m; :meth:`for_robot` finds it for a robot config."""
         self.max_translation = float(robot.max_translation_per_step)
         self.max_rotation = float(robot.max_rotation_per_step)
-        # robot.workspace_source picks the config keys or the recorded calibration/<robot.name>/workspace.yaml.
-        self.workspace_low, self.workspace_high = workspace_bounds(robot)
+        self.workspace_low, self.workspace_high = (np.asarray(b, dtype=np.float64) for b in workspace)
         self.max_step = float(robot.max_ee_step)
         self.max_rot_step = float(robot.max_ee_rot_step)
         self.reference_mat = rotvec_to_mat(np.asarray(robot.rotation_reference, dtype=np.float64))
@@ -91,6 +90,14 @@ class SafetyLimits:
         self.max_gripper_force = float(robot.gripper_max_force)
         self.joint_low = np.asarray(robot.joint_low, dtype=np.float64)
         self.joint_high = np.asarray(robot.joint_high, dtype=np.float64)
+
+    @classmethod
+    def for_robot(cls, robot: RobotConfig) -> SafetyLimits:
+        """The limits of a robot config, its workspace box from where ``robot.workspace_source`` says: the config
+        keys or the recorded ``calibration/<robot.name>/workspace.yaml`` (read here, once)."""
+        from robot_rl.calibration.workspace import workspace_bounds
+
+        return cls(robot, workspace_bounds(robot))
 
     def clip_action(self, action: object) -> tuple[np.ndarray, tuple[str, ...]]:
         """Checked and clipped action, plus the names of the components that were out of range."""

@@ -140,7 +140,7 @@ def _check_episode_table(store: ReplayStore, notes: list[str]) -> list[Problem]:
         arr_name = L.meta_array_name(name)
         try:
             arr = store.meta_array(arr_name)
-            values = store._read_checked(f"{L.META_GROUP}/{arr_name}", arr, 0, min(n, arr.shape[0]))
+            values = store.read_checked(f"{L.META_GROUP}/{arr_name}", arr, 0, min(n, arr.shape[0]))
         except Exception as exc:  # a missing chunk file too, which zarr would read as zeros
             problems.append(Problem(f"{L.META_GROUP}/{arr_name}", f"unreadable: {exc}"))
             continue

@@ -38,6 +38,7 @@ EPISODE_ENDS = "episode_ends"
 META_CHUNK = 4096  # entries per chunk of the per-episode arrays
 
 
+
 class EpisodeSource(enum.IntEnum):
     """Who produced an episode. ``demo``: teleoperated or scripted demonstration; ``teleop``: a human
     drove the whole episode; ``policy``: the learning policy acted (maybe with interventions);

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from robot_rl.config.schema import CrashPolicy
 from robot_rl.data import layout as L
 from robot_rl.data.errors import StoreError
+from robot_rl.data.modes import CrashPolicy
 
 if TYPE_CHECKING:
     from robot_rl.data.replay_store import ReplayStore
@@ -98,7 +98,7 @@ def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
     if dropped:
         ends_arr[n:] = 0  # so a later resize never exposes a stale end
         ends_arr.resize((n,))
-    store._ends = raw_ends[:n].copy()
+    store.keep_committed(raw_ends[:n])
     last_end = store.n_rows
 
     # 2. The interrupted episode: rows the recorder marked as fully written.
@@ -110,13 +110,13 @@ def recover(store: ReplayStore, policy: str = "discard") -> RecoveryReport:
         meta = L.EpisodeMeta.from_json(marker["meta"])
         meta.status = L.EpisodeStatus.crash_recovered
         meta.success = False
-        store._open = {"start": last_end, "rows_flushed": written, "meta": meta.to_json()}
+        store.resume_interrupted(last_end, written, meta)
         store.commit_episode(meta)
         salvaged = written
     elif max(lengths.values()) != last_end:
         store.truncate_data(last_end)
-    store._resize_meta(store.n_episodes)
+    store.resize_meta(store.n_episodes)
     if marker is not None:
-        store._set_recorder_state(None)
+        store.set_recorder_state(None)
     return RecoveryReport(policy=policy, committed_episodes=n, committed_rows=last_end, interrupted_rows=written,
                           salvaged_rows=salvaged, discarded_rows=written - salvaged, dropped_end_entries=dropped)

@@ -197,7 +197,7 @@ class ReplayStore:
                 if self._capacity > self._tail:
                     self.truncate_data(self._tail)
                 if self._meta_capacity > self.n_episodes:
-                    self._resize_meta(self.n_episodes)
+                    self.resize_meta(self.n_episodes)
         finally:  # a trim that fails (a full disk) still lets the next writer in; its recovery trims instead
             if self._lock is not None:
                 self._lock.release()
@@ -245,7 +245,7 @@ class ReplayStore:
                 return L.META_FIELDS[field], ()
         return None
 
-    def _read_checked(self, path: str, arr: zarr.Array, start: int, end: int, tolerate_last: bool = False
+    def read_checked(self, path: str, arr: zarr.Array, start: int, end: int, tolerate_last: bool = False
                       ) -> np.ndarray:
         """Entries ``[start, end)`` of a ``meta/`` array, every chunk checked (a missing chunk file would read
         as zeros). ``tolerate_last``: a missing last chunk holding one entry is a commit cut short."""
@@ -286,7 +286,7 @@ class ReplayStore:
             raise StoreError(f"{self.path}: meta/episode_ends shrank from {known} to {arr.shape[0]} entries; "
                              "was the store replaced?")
         if arr.shape[0] > known:
-            new = self._read_checked(path, arr, known, arr.shape[0], tolerate_last=True)
+            new = self.read_checked(path, arr, known, arr.shape[0], tolerate_last=True)
             prev = np.concatenate([self._ends[-1:] if known else np.zeros(1, np.int64), new[:-1]])
             bad = np.flatnonzero(new <= prev)  # an entry resized but not yet written is 0
             self._ends = np.concatenate([self._ends, new[: bad[0] if len(bad) else len(new)]])
@@ -363,7 +363,7 @@ class ReplayStore:
         arr = self.meta_array(L.meta_array_name(name), end)
         if arr.shape[0] < end:
             raise StoreError(f"{self.path}: {path} has {arr.shape[0]} entries, committed episodes need {end}")
-        values = self._read_checked(path, arr, start, end)
+        values = self.read_checked(path, arr, start, end)
         enum = {"source": L.EpisodeSource, "status": L.EpisodeStatus}.get(name)
         if enum is not None:
             bad = np.flatnonzero(~np.isin(values, [int(e) for e in enum]))
@@ -379,7 +379,7 @@ class ReplayStore:
                              seed=int(vals["seed"]), policy_version=int(vals["policy_version"]),
                              wall_start=float(vals["wall_start"]), status=L.EpisodeStatus(int(vals["status"])))
 
-    def _set_recorder_state(self, state: dict[str, Any] | None) -> None:
+    def set_recorder_state(self, state: dict[str, Any] | None) -> None:
         """Record the open episode's progress (one atomic metadata write)."""
         if self._recorder is None:
             self._recorder = zarr.open_group(self._store, path=L.RECORDER_GROUP, mode="r+")
@@ -431,7 +431,7 @@ class ReplayStore:
             raise StoreError(f"an episode with {self.open_episode_rows} rows is still open; commit or "
                              "discard it first")
         self._open = {"start": self.n_rows, "rows_flushed": 0, "meta": meta.to_json()}
-        self._set_recorder_state(self._open)
+        self.set_recorder_state(self._open)
 
     def append_rows(self, cols: Mapping[str, np.ndarray]) -> None:
         """Append ``{key: (n, *shape)}`` rows (already validated, stored dtypes) to the open episode."""
@@ -450,7 +450,16 @@ class ReplayStore:
         self._capacity = grow or self._capacity
         self._tail = end
         self._open["rows_flushed"] = end - self._open["start"]
-        self._set_recorder_state(self._open)
+        self.set_recorder_state(self._open)
+
+    def keep_committed(self, ends: np.ndarray) -> None:
+        """Recovery: these are the committed episode ends (the prefix that survived a crash)."""
+        self._ends = np.asarray(ends, dtype=np.int64).copy()
+
+    def resume_interrupted(self, start: int, rows: int, meta: L.EpisodeMeta) -> None:
+        """Recovery: rows ``[start, start + rows)`` of an interrupted episode are written and are kept as the
+        open episode, so :meth:`commit_episode` commits them."""
+        self._open = {"start": int(start), "rows_flushed": int(rows), "meta": meta.to_json()}
 
     def commit_episode(self, meta: L.EpisodeMeta | None = None) -> int:
         """Commit the open episode (``meta`` defaults to the one given to :meth:`begin_episode`);
@@ -478,7 +487,7 @@ class ReplayStore:
         dropped = self.open_episode_rows
         self.truncate_data(self.n_rows)
         self._open = None
-        self._set_recorder_state(None)
+        self.set_recorder_state(None)
         return dropped
 
     def add_episode(self, cols: Mapping[str, np.ndarray], meta: L.EpisodeMeta) -> int:
@@ -502,7 +511,7 @@ class ReplayStore:
         chunk_io.resize({k: self.data_array(k) for k in self.schema.keys}, n_rows)
         self._tail = self._capacity = n_rows
 
-    def _resize_meta(self, n: int) -> None:
+    def resize_meta(self, n: int) -> None:
         """Resize the per-episode ``meta/episode_<field>`` arrays (not ``episode_ends``) to ``n``."""
         chunk_io.resize({k: self.meta_array(L.meta_array_name(k)) for k in L.META_FIELDS}, n)
         self._meta_capacity = n

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.config.schema import RewardMode
+from robot_rl.data.modes import RewardMode
 
 RLIF_PENALTY = -1.0  # RLIF, Luo et al. 2023
 SUCCESS_REWARD = 1.0

@@ -69,7 +69,7 @@ class FrankaRobot(Robot):
     def __init__(self, cfg: RobotConfig, limits: SafetyLimits | None = None, connect_timeout_s: float = 15.0,
                  call_timeout_s: float = 5.0, gripper_timeout_s: float | None = None) -> None:
         self.cfg = cfg
-        self.limits = limits or SafetyLimits(cfg)
+        self.limits = limits or SafetyLimits.for_robot(cfg)
         self.connect_timeout_s = connect_timeout_s
         self.call_timeout_s = call_timeout_s
         self.gripper_timeout_s = gripper_timeout_s or cfg.gripper_max_width / cfg.gripper_speed + 5.0

@@ -56,7 +56,7 @@ class PickPlaceEnv:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.world = SimWorld(cfg)
-        self.limits = SafetyLimits(cfg.robot)
+        self.limits = SafetyLimits.for_robot(cfg.robot)
         self.robot = MujocoRobot(self.world, self.limits)
         self.cameras = {name: MujocoCamera(name, self.world) for name in cfg.camera.names}
         self.robot.connect()

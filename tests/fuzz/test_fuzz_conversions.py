@@ -186,7 +186,7 @@ def test_valid_joint_states_round_trip_exactly_in_any_order(q: np.ndarray, dq: n
 # ------------------------------------------------------------------------------ commands reach the arm
 @pytest.fixture(scope="module")
 def limits(cfg) -> SafetyLimits:
-    return SafetyLimits(cfg.robot)
+    return SafetyLimits.for_robot(cfg.robot)
 
 
 @fuzz(300)

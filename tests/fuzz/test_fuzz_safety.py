@@ -46,7 +46,7 @@ matrices = st.one_of(arrays(np.float64, (3, 3), elements=st.floats(-1e300, 1e300
 
 @pytest.fixture(scope="module")
 def limits(cfg) -> SafetyLimits:
-    return SafetyLimits(cfg.robot)
+    return SafetyLimits.for_robot(cfg.robot)
 
 
 def _usable(value, shape: tuple[int, ...]) -> bool:

@@ -22,7 +22,7 @@ from robot_rl.sim.world import SimWorld
 class SimulatedTeleop:
     def __init__(self, cfg: Config) -> None:
         self.world = SimWorld(cfg)
-        self.human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, SafetyLimits(cfg.robot)))
+        self.human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, SafetyLimits.for_robot(cfg.robot)))
         self.cube_half_size = cfg.task.cube_half_size
         self.intervening = False
         self.twist: np.ndarray | None = None  # (6,) while intervening

@@ -85,7 +85,7 @@ def test_observation_buffer_ages():
 def test_episode_flow_rows_human_and_weights():
     cfg = load_config([])
     policy, writer = FakePolicy(), FakeWriter()
-    actor = GraphActor(policy, SafetyLimits(cfg.robot), max_steps=3, writer=writer, weights=OneUpdate(),
+    actor = GraphActor(policy, SafetyLimits.for_robot(cfg.robot), max_steps=3, writer=writer, weights=OneUpdate(),
                        episodes=1, seed=7)
     out = actor.tick(_buffer(0.0), 0.0)
     assert out.reset_seed == 7 and out.command is None
@@ -124,7 +124,7 @@ def _start(actor: GraphActor, seed: int, t: float) -> None:
 def test_a_robot_reset_mid_episode_discards_the_episode_and_runs_it_again():
     cfg = load_config([])
     writer = FakeWriter()
-    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=writer, seed=4)
+    actor = GraphActor(FakePolicy(), SafetyLimits.for_robot(cfg.robot), max_steps=50, writer=writer, seed=4)
     _start(actor, 4, 0.0)
     actor.on_reset_done(-1, 0.2)  # a restarted robot node announces itself: the world jumped
     assert writer.calls[-1] == ("abort",) and actor.phase is Phase.resetting and actor.stats.interrupted == 1
@@ -159,7 +159,7 @@ def test_a_failed_store_holds_the_arm_and_recording_resumes_when_it_opens_again(
             raise x
         return x
 
-    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=full, seed=2,
+    actor = GraphActor(FakePolicy(), SafetyLimits.for_robot(cfg.robot), max_steps=50, writer=full, seed=2,
                        reopen_writer=reopen)
     _start(actor, 2, 0.0)
     out = actor.tick(_buffer(0.2), 0.2)  # closing the first step's row fails
@@ -186,7 +186,7 @@ def test_without_a_way_to_reopen_the_store_a_write_failure_is_raised():
             raise WriterError("replay writer failed")
 
     cfg = load_config([])
-    actor = GraphActor(FakePolicy(), SafetyLimits(cfg.robot), max_steps=50, writer=Broken(), seed=0)
+    actor = GraphActor(FakePolicy(), SafetyLimits.for_robot(cfg.robot), max_steps=50, writer=Broken(), seed=0)
     _start(actor, 0, 0.0)
     with pytest.raises(WriterError):
         actor.tick(_buffer(0.2), 0.2)
@@ -222,7 +222,7 @@ def test_proprio_waits_for_a_width_and_takes_the_older_stamp():
 
 
 def test_ticks_that_hold_for_a_reason_to_see_say_warn():
-    actor = GraphActor(FakePolicy(), SafetyLimits(load_config([]).robot), max_steps=5, lockstep=False)
+    actor = GraphActor(FakePolicy(), SafetyLimits.for_robot(load_config([]).robot), max_steps=5, lockstep=False)
     actor.on_reset_done(0, 0.5)
     assert actor.tick(_buffer(1.0), 1.0).command is not None
     out = actor.tick(_buffer(1.0), 1.5)  # the observation is 0.5 s old

@@ -32,7 +32,7 @@ def test_realsense_factory_intrinsics_from_a_recording(tmp_path):
 class FakeRobot(Robot):
     def __init__(self) -> None:
         self.pos, self.actions, self.stops = np.array([0.4, 0.0, 0.3]), [], 0
-        self.limits = SafetyLimits(RobotConfig())
+        self.limits = SafetyLimits.for_robot(RobotConfig())
 
     def connect(self) -> None: ...
 

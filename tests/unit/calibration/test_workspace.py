@@ -32,9 +32,9 @@ def test_safety_layer_reads_the_recorded_box(tmp_path, monkeypatch):
     monkeypatch.setenv(CALIBRATION_DIR_ENV, str(tmp_path))
     robot = RobotConfig(name="bot")
     save(record_workspace(CORNERS, 0.02, "bot", "test"), tmp_path)
-    keys = SafetyLimits(robot)  # default: the config keys, untouched by the file
+    keys = SafetyLimits.for_robot(robot)  # default: the config keys, untouched by the file
     np.testing.assert_allclose(keys.workspace_low, robot.workspace_low)
-    calibrated = SafetyLimits(dataclasses.replace(robot, workspace_source=WorkspaceSource.calibration))
+    calibrated = SafetyLimits.for_robot(dataclasses.replace(robot, workspace_source=WorkspaceSource.calibration))
     np.testing.assert_allclose(calibrated.workspace_low, [0.32, -0.23, 0.03])
     np.testing.assert_allclose(calibrated.workspace_high, [0.60, 0.23, 0.39])
     pos, axes = calibrated.clip_position(np.array([0.7, 0.0, 0.0]))
@@ -48,4 +48,4 @@ def test_missing_file_only_fails_when_required(tmp_path, monkeypatch):
     np.testing.assert_allclose(workspace_bounds(auto)[0], auto.workspace_low)
     required = dataclasses.replace(auto, workspace_source=WorkspaceSource.calibration)
     with pytest.raises(CalibrationMissingError, match="robot-rl calibrate workspace"):
-        SafetyLimits(required)
+        SafetyLimits.for_robot(required)

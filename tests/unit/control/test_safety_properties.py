@@ -34,7 +34,7 @@ big = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
 
 def _limits(cfg, **changes) -> SafetyLimits:
-    return SafetyLimits(dataclasses.replace(cfg.robot, **changes))
+    return SafetyLimits.for_robot(dataclasses.replace(cfg.robot, **changes))
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_out_of_box_pose_is_pulled_back_in(limits):
 
 def test_default_sim_limits_do_not_bind_on_unit_actions(cfg):
     """The norm and cone limits are off by default (the sim expert was tuned without them)."""
-    limits = SafetyLimits(cfg.robot)
+    limits = SafetyLimits.for_robot(cfg.robot)
     mat = rotvec_to_mat([0.3, -2.5, 0.4])
     cmd = limits.command(np.ones(7), np.array([0.5, 0.0, 0.2]), mat)
     assert cmd.clip.limits == ()

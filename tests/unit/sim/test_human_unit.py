@@ -33,7 +33,7 @@ def carrying(state) -> TaskState:
 
 def _human(cfg, **kw) -> SimulatedHuman:
     hc = dataclasses.replace(cfg.human, **{"skill": 1.0, "reaction_steps": 0, **kw})
-    return SimulatedHuman(hc, ScriptedExpert(cfg.expert, SafetyLimits(cfg.robot)))
+    return SimulatedHuman(hc, ScriptedExpert(cfg.expert, SafetyLimits.for_robot(cfg.robot)))
 
 
 def test_the_phases(state, carrying):

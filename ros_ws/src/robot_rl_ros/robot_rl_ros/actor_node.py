@@ -68,7 +68,7 @@ class ActorNode(Node):
         cams = list(cfg.camera.names)
         self.buffer = ObservationBuffer(observation_keys(cams, joints=True), cfg.camera.max_age_s)
         self.proprio = ProprioAssembler(self.buffer)
-        self.actor = GraphActor(self.policy, SafetyLimits(cfg.robot), max_steps=cfg.task.max_steps,
+        self.actor = GraphActor(self.policy, SafetyLimits.for_robot(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
                                 reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None)
