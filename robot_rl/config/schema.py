@@ -693,15 +693,16 @@ class SecurityConfig:
     """The per-deployment key (``robot_rl.security``): residual weights and robot commands carry an HMAC made
     with it, and the actor / robot node refuse what does not verify. ``key_path``: a file outside the repo,
     mode 0600, created with a fresh random key when missing; every host of one graph needs the same file.
-    ``command_max_age_s``: the robot node also refuses a signed command whose send time is further than this
-    from its own clock (a replay after a robot node restart); 0 turns that check off."""
+    ``command_expiry_s``: a signed command expires this long after its send time, by the robot node's clock (a
+    replay after a robot node restart is refused); 0 turns that check off. Not to be confused with
+    ``robot.max_command_age_s``, the age of the *observation* a command was computed from."""
 
     key_path: str = "~/.config/robot_rl/deployment.key"
-    command_max_age_s: float = 2.0
+    command_expiry_s: float = 2.0
 
     def validate(self, key: str) -> None:
         _check(bool(self.key_path.strip()), f"{key}.key_path", "must name the deployment key file")
-        _check(self.command_max_age_s >= 0, f"{key}.command_max_age_s", "must be >= 0 (0: no age check)")
+        _check(self.command_expiry_s >= 0, f"{key}.command_expiry_s", "must be >= 0 (0: no age check)")
 
 
 @dataclass

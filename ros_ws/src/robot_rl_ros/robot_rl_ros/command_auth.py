@@ -12,7 +12,7 @@ share when ``ros.lockstep=false``), which is why freshness is a separate counter
 
 The robot node refuses, drops (never executes) and does not feed its watchdog with a command that is
 ``unsigned``, has a ``bad signature`` (another key, or any value changed), is ``replayed`` (``send_ns`` not
-newer than the last accepted one), or ``expired`` (``send_ns`` further than ``security.command_max_age_s``
+newer than the last accepted one), or ``expired`` (``send_ns`` further than ``security.command_expiry_s``
 from the robot node's clock: a recorded command replayed after the robot node restarted).
 
 Protects against: a peer on the DDS domain without the key publishing commands (forged, or recorded and
@@ -93,5 +93,5 @@ class CommandGuard:
                                              f"({self.last_ns} ns)")
         if self.max_age_ns and abs(int(now_ns) - send_ns) > self.max_age_ns:
             raise SignatureError("expired", f"sent {(now_ns - send_ns) * 1e-9:+.3f} s from this clock (limit "
-                                            f"{self.max_age_ns * 1e-9:g} s: security.command_max_age_s)")
+                                            f"{self.max_age_ns * 1e-9:g} s: security.command_expiry_s)")
         self.last_ns = send_ns

@@ -51,7 +51,7 @@ NO_EPISODE = -1  # announced on /robot/episode at start: no episode (the robot n
 class RobotNode(Node):
     def __init__(self, cfg: Config) -> None:
         super().__init__("robot_node")
-        self.guard = CommandGuard(key_from_config(cfg), cfg.security.command_max_age_s)  # before the arm moves
+        self.guard = CommandGuard(key_from_config(cfg), cfg.security.command_expiry_s)  # before the arm moves
         self.refusals = RefusalLog(self.get_logger().warning)
         self.arm = make_robot(cfg)
         self.state_vector = getattr(self.arm, "state_vector", None)  # the twin's full state (sim only)
