@@ -34,6 +34,8 @@ def test_each_default_is_written_once_in_the_dataclasses():
     from robot_rl.config.loader import config_dir
 
     root = yaml.safe_load((config_dir() / "config.yaml").read_text())
+    extra = sorted(set(root) - {"defaults"})
+    assert not extra, f"configs/config.yaml repeats dataclass defaults: {extra}"
     defaults = [d for d in root["defaults"] if isinstance(d, dict)]
     chosen = {g: o for d in defaults for g, o in d.items() if o is not None}
     assert {"task", "robot", "camera", "buffer", "teleop", "calibration"} <= set(chosen)
