@@ -262,7 +262,8 @@ class CollectConfig:
 
 @dataclass
 class ActConfig:
-    """``robot-rl act``: actor episodes (BC base + residual), recorded to the store."""
+    """``robot-rl act``: actor episodes (BC base + residual), recorded to the store; ``seed``: the first episode's
+    seed (the root ``seed`` is for the networks and the sampler)."""
 
     episodes: int = 20
     seed: int = 0
