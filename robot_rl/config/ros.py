@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from robot_rl.config.checks import check
+
 TELEOP_BACKENDS = ("sim", "devices", "none")
 NODE_EXECUTABLES = ("camera_node", "robot_node", "teleop_node", "actor_node", "learner_node")
-
-
-def _check(ok: bool, key: str, msg: str) -> None:
-    if not ok:
-        from robot_rl.config.schema import ConfigValueError
-
-        raise ConfigValueError(f"{key}: {msg}")
 
 
 @dataclass
@@ -76,18 +71,18 @@ class RosConfig:
 
     def validate(self, key: str) -> None:
         names = [n.name for n in self.nodes]
-        _check(len(set(names)) == len(names), f"{key}.nodes", f"duplicate node names in {names}")
+        check(len(set(names)) == len(names), f"{key}.nodes", f"duplicate node names in {names}")
         for i, n in enumerate(self.nodes):
-            _check(bool(n.name), f"{key}.nodes[{i}].name", "must not be empty")
-            _check(n.executable in NODE_EXECUTABLES, f"{key}.nodes[{i}].executable",
+            check(bool(n.name), f"{key}.nodes[{i}].name", "must not be empty")
+            check(n.executable in NODE_EXECUTABLES, f"{key}.nodes[{i}].executable",
                    f"must be one of {list(NODE_EXECUTABLES)}, got {n.executable!r}")
-        _check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
-        _check(self.torch_threads >= 0, f"{key}.torch_threads", "must be >= 0")
-        _check(self.executor in ("events", "single"), f"{key}.executor",
+        check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
+        check(self.torch_threads >= 0, f"{key}.torch_threads", "must be >= 0")
+        check(self.executor in ("events", "single"), f"{key}.executor",
                f"must be events or single, got {self.executor!r}")
-        _check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")
-        _check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
-        _check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",
+        check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")
+        check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
+        check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",
                "must be LOCALHOST, SUBNET, SYSTEM_DEFAULT or OFF")
-        _check(self.stop_grace_s > 0 and self.startup_timeout_s > 0, f"{key}.stop_grace_s/startup_timeout_s",
+        check(self.stop_grace_s > 0 and self.startup_timeout_s > 0, f"{key}.stop_grace_s/startup_timeout_s",
                "must be > 0")
