@@ -1,6 +1,5 @@
 """Run the actor in simulation: BC base (policy.path) + residual, recording to buffer.path: act.episodes
-episodes with the seeds act.seed, act.seed + 1, ... (the root ``seed`` seeds the networks' exploration, not the
-episodes).
+episodes with the seeds act.seed, act.seed + 1, ... (act.seed follows the root ``seed`` unless set).
 
 New residual weights from learner.dir/weights are swapped in between control steps (the actor never
 waits for the learner). With human.enabled the simulated human takes over when the policy drifts.

@@ -22,7 +22,7 @@ class DemoConfig:
     demo_noise: float = 0.2
     episodes: int = 40
     eval_episodes: int = 50
-    seed: int = 0
+    seed: int | None = None  # the first actor episode's seed (demonstrations from seed + 1000); None: the root seed
     video_episodes: int = 1
     ros: bool = False
     pace_learner: bool = True
@@ -42,7 +42,7 @@ class CollectConfig:
     """``robot-rl collect``: scripted-expert demonstrations into the store (teleop on hardware)."""
 
     episodes: int = 20
-    seed: int = 1000
+    seed: int | None = None  # the first demonstration's seed; None: the root seed + 1000
     source: str = "demo"
 
     def validate(self, key: str) -> None:
@@ -52,11 +52,10 @@ class CollectConfig:
 
 @dataclass
 class ActConfig:
-    """``robot-rl act``: actor episodes (BC base + residual), recorded to the store; ``seed``: the first episode's
-    seed (the root ``seed`` is for the networks and the sampler)."""
+    """``robot-rl act``: actor episodes (BC base + residual), recorded to the store."""
 
     episodes: int = 20
-    seed: int = 0
+    seed: int | None = None  # the first episode's seed; None: the root seed
     explore: bool = True
 
     def validate(self, key: str) -> None:

@@ -68,6 +68,7 @@ def load_config(overrides: Sequence[str] = ()) -> Config:
         raise ConfigError(f"bad override in {list(overrides)}: {exc}") from None
     assert isinstance(cfg, Config)
     try:
+        cfg.resolve_seeds()
         cfg.validate()
     except ConfigValueError as exc:
         raise ConfigError(f"invalid value for {exc}") from None

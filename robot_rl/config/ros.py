@@ -54,7 +54,7 @@ class RosConfig:
 
     nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
     episodes: int = 0
-    seed: int = 0
+    seed: int | None = None  # the actor's first episode seed; None: the root seed
     explore: bool = True
     record: bool = True
     lockstep: bool = True

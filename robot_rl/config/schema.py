@@ -57,6 +57,8 @@ from robot_rl.config.task import (
 )
 from robot_rl.data.modes import CrashPolicy, RewardMode  # noqa: F401 - re-exported
 
+COLLECT_SEED_OFFSET = 1000  # robot-rl collect's demonstrations start this far from the root seed
+
 
 @dataclass
 class Config:
@@ -80,6 +82,14 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     seed: int = 0
     output_dir: str = "runs"
+
+    def resolve_seeds(self) -> None:
+        """Episode seeds a command did not set follow the root ``seed``, so ``robot-rl act seed=3`` moves the
+        episodes as well as the networks' seeds; an explicit ``act.seed`` (``collect.seed``, ``demo.seed``,
+        ``ros.seed``) still wins."""
+        for group, offset in ((self.act, 0), (self.demo, 0), (self.ros, 0), (self.collect, COLLECT_SEED_OFFSET)):
+            if group.seed is None:
+                group.seed = self.seed + offset
 
     def validate(self) -> None:
         for f in fields(self):

@@ -82,3 +82,12 @@ def test_bad_overrides_fail_naming_the_key(override, must_mention):
 def test_realsense_cameras_need_serials():
     with pytest.raises(ConfigError, match=r"camera\.serials"):
         load_config(["camera=realsense_pair", "camera.names=[wrist,front,side]"])
+
+
+def test_episode_seeds_follow_the_root_seed_unless_set():
+    cfg = load_config(["seed=3"])
+    assert (cfg.act.seed, cfg.demo.seed, cfg.ros.seed, cfg.collect.seed) == (3, 3, 3, 1003)
+    cfg = load_config(["seed=3", "act.seed=10", "collect.seed=7"])
+    assert (cfg.act.seed, cfg.collect.seed, cfg.demo.seed) == (10, 7, 3)
+    default = load_config([])
+    assert (default.act.seed, default.collect.seed) == (0, 1000)  # what they were before they followed seed
