@@ -13,8 +13,9 @@ Faults (``bench.soak.faults``):
   ``drop_fraction`` of them;
 - ``disk_full``: the store lives on a small file system of its own (root: a ``store_mb`` ext4 image file in
   the work dir, loop-mounted; a tmpfs where loop devices are missing); the soak fills it with a file, holds it
-  full until the actor fails or ``3 * fault_s`` passed, then deletes the file. Without root the recorder's
-  ENOSPC hook (``ROBOT_RL_FAULT_ENOSPC``) makes its writes fail the same way.
+  full until the actor fails or ``3 * fault_s`` passed, then deletes the file. Without root an
+  ENOSPC stand-in (:mod:`robot_rl.testing.faults`, loaded into the graph's processes by
+  ``benchmarks/soak_inject/sitecustomize.py``) makes the store's writes fail the same way.
 
 The schedule: a kill waits until the incarnation it ends has been sampled ``warmup_s + min_track_s`` (other faults
 go first meanwhile), so every process kind gets a life long enough to judge its growth; the robot is killed

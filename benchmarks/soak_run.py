@@ -20,8 +20,8 @@ from benchmarks.soak_report import FaultRecord, SoakReport, judge
 from benchmarks.soak_watch import EventLog, ResourceSampler, fill
 from robot_rl.cli.supervisor import NodeSpec, Supervisor, graph_env, graph_specs
 from robot_rl.config import Config
-from robot_rl.data.recorder import FAULT_ENOSPC_ENV
 from robot_rl.hardware.deadline import wait_until
+from robot_rl.testing.faults import FAULT_ENOSPC_ENV
 
 PAUSE_TARGETS = ("camera", "robot", "actor")
 HEALTHY_WINDOW_S = 2.0  # healthy: a command reached the robot within this long, and every node runs
@@ -29,6 +29,8 @@ RESTART_BACKOFF_S = 2.0
 RESET_STATE_S = 0.1  # the state a reset publishes arrives this close before its episode acknowledgement
 ECHO_SLACK_S = 0.05  # the state published after a command's echo may reach the observer just before the echo
 STEPS_LEFT = 8  # the robot is killed mid-episode: at least this many of the episode's steps still to run
+
+INJECT_DIR = Path(__file__).resolve().parent / "soak_inject"  # sitecustomize.py: the store's ENOSPC stand-in
 
 
 class SoakRun:
@@ -45,8 +47,9 @@ class SoakRun:
         env = {**graph_env(cfg.ros.discovery_range, cfg.ros.package_path), "PYTHONUNBUFFERED": "1"}
         env["ROS_DOMAIN_ID"] = os.environ.get("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
         self.enospc_flag = work / "enospc"
-        if "disk_full" in self.sc.faults and not mounted:
+        if "disk_full" in self.sc.faults and not mounted:  # no file system to fill: fail the store's writes
             env[FAULT_ENOSPC_ENV] = str(self.enospc_flag)
+            env["PYTHONPATH"] = os.pathsep.join([str(INJECT_DIR), env["PYTHONPATH"]])
         self.env = {**os.environ, **env}
         specs = graph_specs(cfg.ros.nodes, overrides)
         if self.relay_on:  # the camera publishes to the relay, the relay on the topics the actor reads
@@ -438,7 +441,7 @@ class SoakRun:
         r.commands, r.executed, r.max_command_age_s = len(ev.cmd_ages), len(ev.times["exec"]), ev.max_exec_age
         r.executed_twice = ev.replayed_executions()
         r.stale_on_wire = sum(a > limit for a in ev.cmd_ages) if limit else 0
-        r.disk = self.mounted or "injected ENOSPC (recorder hook)"
+        r.disk = self.mounted or "injected ENOSPC (robot_rl.testing.faults)"
 
 
     def _judge_reruns(self, r) -> None:

@@ -22,9 +22,7 @@ Lifecycle::
 from __future__ import annotations
 
 import collections
-import errno
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -38,17 +36,6 @@ from robot_rl.data.layout import EpisodeMeta, EpisodeSource, EpisodeStatus
 from robot_rl.data.replay_store import ReplayStore
 
 log = logging.getLogger(__name__)
-
-# Fault injection (robot-rl bench soak, where it cannot mount a small file system to fill): while the file this
-# names exists, the writer thread's writes fail with ENOSPC, as they would on a full disk. Unset: no effect.
-FAULT_ENOSPC_ENV = "ROBOT_RL_FAULT_ENOSPC"
-
-
-def _injected_enospc() -> None:
-    flag = os.environ.get(FAULT_ENOSPC_ENV)
-    if flag and os.path.exists(flag):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + " (injected)", flag)
-
 
 @dataclass
 class WriterStats:
@@ -239,7 +226,6 @@ class EpisodeWriter:
 
     def _write(self, stage: _Stage) -> None:
         if stage.n:
-            _injected_enospc()
             self.store.append_rows(stage.view())
             self.stats.rows_written += stage.n
             stage.n = 0
@@ -253,7 +239,6 @@ class EpisodeWriter:
             self.store.discard_open_episode()
             self.stats.episodes_discarded += 1
             return
-        _injected_enospc()
         self.store.commit_episode(meta)
         self.stats.episodes_committed += 1
         self.stats.episodes_cut += int(cut)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +20,12 @@ from robot_rl.config import ConfigError, load_config
 from robot_rl.data.errors import WriterError
 from robot_rl.data.integrity import verify
 from robot_rl.data.layout import EpisodeMeta
-from robot_rl.data.recorder import FAULT_ENOSPC_ENV, EpisodeWriter
+from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import RowSchema
 from robot_rl.data.synthetic import episode
 from robot_rl.hardware.deadline import wait_until
+from robot_rl.testing.faults import FAULT_ENOSPC_ENV, install_enospc
 
 
 def test_event_log_reads_incrementally_and_answers_queries(tmp_path):
@@ -133,11 +136,18 @@ def test_fill_leaves_no_space_and_frees_it(tmp_path):
     assert not os.path.ismount(mnt)
 
 
-def test_injected_enospc_fails_the_writer_and_the_store_stays_clean(tmp_path, monkeypatch):
+def test_injected_enospc_fails_the_writer_and_the_store_stays_clean(tmp_path):
     schema = RowSchema(cameras=("wrist",), image_hw=(8, 8), state_dim=5, action_dim=7)
     path = tmp_path / "store.zarr"
     flag = tmp_path / "full"
-    monkeypatch.setenv(FAULT_ENOSPC_ENV, str(flag))
+    undo = install_enospc(flag)
+    try:
+        _fill_and_recover(schema, path, flag)
+    finally:
+        undo()
+
+
+def _fill_and_recover(schema: RowSchema, path: Path, flag: Path) -> None:
     store = ReplayStore.create(path, schema, chunk_len=4)
     store.add_episode(episode(schema, 6, 0), EpisodeMeta(seed=0))
     writer = EpisodeWriter(store, queue_size=64).start()
@@ -158,6 +168,29 @@ def test_injected_enospc_fails_the_writer_and_the_store_stays_clean(tmp_path, mo
         again.add_episode(cols, EpisodeMeta(seed=1))
     with ReplayStore.open(path, "r") as reader:
         assert reader.n_episodes == 2 and np.array_equal(reader.read_episode(1)["action"], cols["action"])
+
+
+def test_the_soak_s_start_up_hook_fails_store_writes_in_a_graph_process(tmp_path):
+    """What a soak without root puts on the graph's PYTHONPATH: a fresh process's store writes fail with ENOSPC
+    while the flag exists, and work again once it is gone."""
+    schema = RowSchema(cameras=(), state_dim=2, action_dim=7)
+    ReplayStore.create(tmp_path / "s.zarr", schema, chunk_len=4).close()
+    flag = tmp_path / "full"
+    flag.touch()
+    code = ("import sys, numpy as np\n"
+            "from robot_rl.data.replay_store import ReplayStore\n"
+            "from robot_rl.data.layout import EpisodeMeta\n"
+            "s = ReplayStore.open(sys.argv[1], 'a')\n"
+            "rows = {k: np.zeros((3, *f.shape), f.dtype) for k, f in s.schema.fields.items()}\n"
+            "try:\n    s.add_episode(rows, EpisodeMeta(seed=0))\nexcept OSError as e:\n    print('ENOSPC', e.errno)\n"
+            "else:\n    print('written', s.n_episodes)\n")
+    inject = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_inject"
+    env = {**os.environ, FAULT_ENOSPC_ENV: str(flag),
+           "PYTHONPATH": os.pathsep.join([str(inject), os.environ.get("PYTHONPATH", "")])}
+    run = [sys.executable, "-c", code, str(tmp_path / "s.zarr")]
+    assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.split() == ["ENOSPC", "28"]
+    flag.unlink()
+    assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.split() == ["written", "1"]
 
 
 def test_soak_config_names_the_bad_key():
