@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from robot_rl.atomic import write_atomic
 from robot_rl.calibration.records import (
     CalibrationFieldError,
     CameraExtrinsics,
@@ -124,12 +125,8 @@ def save(rec: CameraIntrinsics | CameraExtrinsics | WorkspaceBounds, root: Path 
         path, doc, command = extrinsics_path(robot_id, rec.camera, root), extrinsics_doc(rec), "hand-eye"
     else:
         path, doc, command = workspace_path(robot_id, root), workspace_doc(rec), "workspace"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(HEADER.format(command=command) + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None,
-                                                                   width=120))
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, HEADER.format(command=command) + yaml.safe_dump(doc, sort_keys=False,
+                                                                             default_flow_style=None, width=120))
 
 
 # -- reading ------------------------------------------------------------------------------------------------

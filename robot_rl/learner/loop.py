@@ -15,6 +15,7 @@ actor, or computed on ingestion for demonstrations). Checkpoints and bundles the
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robot_rl.atomic import write_atomic
 from robot_rl.config.schema import Config
 from robot_rl.data.cache import ROW_KEYS, SIGNAL_KEYS, ReplayCache
 from robot_rl.data.errors import StoreError
@@ -249,12 +251,10 @@ class Learner:
 
     # ---------------------------------------------------------------------- checkpoint/resume
     def checkpoint(self) -> Path:
-        path = self.dir / CHECKPOINT
-        tmp = path.with_name(f".{CHECKPOINT}.tmp-{os.getpid()}")
+        buf = io.BytesIO()
         torch.save({"td3": self.td3.state(), "version": self.version, "obs_dim": self.obs_dim,
-                    "frozen_features": self.frozen_features, "episodes_ingested": self.episodes_ingested}, tmp)
-        os.replace(tmp, path)
-        return path
+                    "frozen_features": self.frozen_features, "episodes_ingested": self.episodes_ingested}, buf)
+        return write_atomic(self.dir / CHECKPOINT, buf.getvalue())
 
     def _resume(self) -> None:
         path = self.dir / CHECKPOINT

@@ -12,12 +12,12 @@ atomically whenever it finished ingesting or caught up with its budget; its own 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from robot_rl.atomic import write_atomic
 from robot_rl.hardware.deadline import wait_until
 
 PROGRESS = "progress.json"
@@ -36,10 +36,7 @@ class LearnerProgress:
 
 
 def write_progress(learner_dir: str | Path, progress: LearnerProgress) -> None:
-    path = Path(learner_dir) / PROGRESS
-    tmp = path.with_name(f".{PROGRESS}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(progress)))
-    os.replace(tmp, path)  # a reader sees the old state or the new one, never half of one
+    write_atomic(Path(learner_dir) / PROGRESS, json.dumps(asdict(progress)))  # a paced twin reads it meanwhile
 
 
 def read_progress(learner_dir: str | Path) -> LearnerProgress | None:

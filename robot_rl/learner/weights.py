@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from robot_rl.atomic import write_atomic
 from robot_rl.config.schema import Config
 from robot_rl.security import DeploymentKey, RefusalLog, SignatureError, key_from_config
 
@@ -92,8 +93,8 @@ class DirectoryWeightsChannel:
         name = f"residual-v{version:08d}.pt"
         if self.guard is not None:
             data = self.guard.sign(version, data)
-        self._atomic_write(self.dir / name, data)
-        self._atomic_write(self.dir / "LATEST", name.encode())
+        write_atomic(self.dir / name, data)
+        write_atomic(self.dir / "LATEST", name.encode())
         for old in sorted(self.dir.glob("residual-v*.pt"))[: -self.keep]:
             old.unlink(missing_ok=True)
 
@@ -119,11 +120,6 @@ class DirectoryWeightsChannel:
         self._seen = version
         return version, data
 
-    @staticmethod
-    def _atomic_write(path: Path, data: bytes) -> None:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
 
 
 def weights_channel(cfg: Config, warn: Callable[[str], None] | None = None, *,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from robot_rl.atomic import write_atomic
 from robot_rl.security import is_signed_bundle
 
 FORMAT = "robot_rl.bundle"
@@ -85,12 +85,7 @@ def from_bytes(data: bytes, kind: str | None = None) -> Bundle:
 
 def save(bundle: Bundle, path: str | Path) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a bundle."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(to_bytes(bundle))
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, to_bytes(bundle))
 
 
 def load(path: str | Path, kind: str | None = None) -> Bundle:
