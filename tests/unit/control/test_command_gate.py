@@ -4,14 +4,7 @@ watchdog halts and releases, each reported once."""
 from __future__ import annotations
 
 from robot_rl.control.command_gate import CommandGate, Halt, Refusal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 50.0
-
-    def __call__(self) -> float:
-        return self.t
+from tests.unit.control.test_watchdog import Clock
 
 
 def test_starts_held_and_the_first_command_releases_the_arm_once():
