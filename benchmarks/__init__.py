@@ -6,9 +6,10 @@ SUITES: dict[str, str] = {
     "hardware": "benchmarks.hardware",
     "policy": "benchmarks.policy",
     "learning": "benchmarks.learning",
+    "help": "benchmarks.help",
     "ros": "benchmarks.ros",
     "soak": "benchmarks.soak",
 }
 # Hours on a CPU (learning) or minutes by design (the fault-injection soak): run on their own
 # (`robot-rl bench learning`, `robot-rl bench soak bench.soak.minutes=30`), never as part of `all`.
-LONG_SUITES = frozenset({"learning", "soak"})
+LONG_SUITES = frozenset({"learning", "help", "soak"})

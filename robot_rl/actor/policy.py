@@ -20,7 +20,8 @@ from robot_rl.learner.weights import WeightsSubscriber
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.encoders import ObservationEncoder
-from robot_rl.policies.residual import ResidualActor
+from robot_rl.policies.help_model import HelpModel, split_bundle
+from robot_rl.policies.residual import ResidualActor, combine
 from robot_rl.spec import image_key
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class PolicyOutput:
     base_action: np.ndarray  # (7,)
     residual_action: np.ndarray  # (7,) in [-1, 1], before scaling
     action: np.ndarray  # (7,) base + scale * residual, clipped to [-1, 1]
+    features: torch.Tensor | None = None  # (1, F) what the critics see of this observation (the help gate's input)
 
 
 class ResidualPolicy:
@@ -45,6 +47,7 @@ class ResidualPolicy:
         self.actor = self.actor.to(device).eval()
         self.version = 0
         self.refused = 0
+        self.help_model: HelpModel | None = None  # critics + novelty bank + calibration, from the last bundle
         self.rng = np.random.default_rng(seed)
 
     def reset(self) -> None:
@@ -61,15 +64,30 @@ class ResidualPolicy:
             x = {image_key(c): torch.from_numpy(np.ascontiguousarray(obs[image_key(c)]))[None].to(self.device)
                  for c in self.actor.encoder.cameras}
             x["state"] = torch.from_numpy(np.asarray(obs["state"], dtype=np.float32))[None].to(self.device)
-        residual = self.actor(x, torch.from_numpy(base_action)[None].to(self.device))[0].cpu().numpy()
+        features = self.actor.encoder(x)
+        residual = self.actor.head(features, torch.from_numpy(base_action)[None].to(self.device))[0].cpu().numpy()
         if explore and self.cfg.exploration_noise > 0:
             residual = np.clip(residual + self.rng.normal(0, self.cfg.exploration_noise, residual.shape), -1, 1)
         action = np.clip(base_action + self.cfg.residual_scale * residual, -1.0, 1.0)
-        return PolicyOutput(base_action, residual.astype(np.float32), action.astype(np.float32))
+        return PolicyOutput(base_action, residual.astype(np.float32), action.astype(np.float32), features)
+
+    @torch.no_grad()
+    def shifted_actions(self, obs: Mapping[str, np.ndarray], samples: int, pad: int) -> np.ndarray:
+        """(samples, 7) the policy's action on randomly shifted copies of the images (DrQ shifts of up to ``pad``
+        pixels): an ensemble by augmentation, whose spread is the ``thrifty`` help gate's novelty."""
+        net = self.base.net
+        x = {image_key(c): torch.from_numpy(np.ascontiguousarray(obs[image_key(c)]))[None].to(self.device)
+             .expand(samples, -1, -1, -1) for c in net.cameras}
+        x["state"] = torch.from_numpy(np.asarray(obs["state"], dtype=np.float32))[None].to(self.device) \
+            .expand(samples, -1)
+        feats = net.observation(x, pad)
+        base = net.decode(feats)[:, 0] if self.cfg.use_base else torch.zeros(samples, 7, device=self.device)
+        own = feats if self.actor.frozen_features else self.actor.encoder(x, pad)
+        return combine(base, self.actor.head(own, base), self.cfg.residual_scale).cpu().numpy()
 
     def load_bundle(self, data: bytes) -> int:
         """Verify and swap in a residual bundle; raises :class:`BundleError` and keeps the old weights."""
-        b = bundles.from_bytes(data, kind="residual")
+        b, help_model = split_bundle(bundles.from_bytes(data, kind="residual"))
         theirs, ours = b.config.get("encoder"), self.actor.encoder.spec
         if (theirs is None) != (ours is None):
             raise bundles.BundleError(
@@ -88,7 +106,11 @@ class ResidualPolicy:
         if candidate.encoder.spec != ours:
             raise bundles.BundleError(f"residual bundle v{b.version} has an encoder for {candidate.encoder.spec}, "
                                       f"this base observes {ours}")
+        if help_model is not None and help_model.obs_dim != self.actor.obs_dim:
+            raise bundles.BundleError(f"residual bundle v{b.version} has critics for {help_model.obs_dim} features, "
+                                      f"the base gives {self.actor.obs_dim}")
         self.actor.load_state_dict(candidate.state_dict())
+        self.help_model = None if help_model is None else help_model.to(self.device)
         self.version = b.version
         return b.version
 

@@ -24,8 +24,10 @@ def obs_fields(obs: Observation) -> dict[str, np.ndarray]:
 def step_row(obs: Observation, *, action: np.ndarray, base_action: np.ndarray = _ZERO,
              residual_action: np.ndarray = _ZERO, policy_action: np.ndarray | None = None,
              intervened: bool = False, reward: float = 0.0, success: bool = False, terminated: bool = False,
-             truncated: bool = False, t_obs: float = 0.0, t_action: float = 0.0) -> dict[str, np.ndarray]:
-    return {
+             truncated: bool = False, t_obs: float = 0.0, t_action: float = 0.0,
+             help_score: float | None = None, help_level: int = 0) -> dict[str, np.ndarray]:
+    """One step's row; ``help_score`` given: with the help gate's score and level (the store's optional fields)."""
+    row = {
         **obs_fields(obs),
         "action": np.asarray(action, np.float32),
         "base_action": np.asarray(base_action, np.float32),
@@ -39,6 +41,10 @@ def step_row(obs: Observation, *, action: np.ndarray, base_action: np.ndarray = 
         "t_obs": np.float64(t_obs),
         "t_action": np.float64(t_action),
     }
+    if help_score is not None:
+        row["help_score"] = np.float32(help_score)
+        row["help_level"] = np.int8(help_level)
+    return row
 
 
 def final_row(obs: Observation, t_obs: float) -> dict[str, np.ndarray]:

@@ -7,8 +7,10 @@ One tick: (1) assemble the newest observation; stale (older than the configured 
 not newer than the last command, so each command sees its predecessor's effect) -> publish nothing; (2) close the
 previous step's row now that its outcome (success / failure events, the next observation) is known, and
 end the episode when it is over; (3) base + residual proposes, the human wins while intervening (a stale
-human command while intervening -> publish nothing); (4) clip and return the command; (5) between ticks,
-swap in newer residual weights. Rows are the same as the in-process sim's (:mod:`robot_rl.actor.rows`).
+human command while intervening -> publish nothing); (4) the help gate grades the policy's step
+(:mod:`robot_rl.actor.help`: normal, caution = smaller steps, ask = hold still and request help until the human
+takes over or acknowledges); (5) clip and return the command; (6) between ticks, swap in newer residual weights.
+Rows are the same as the in-process sim's (:mod:`robot_rl.actor.rows`).
 
 Two disturbances end the episode in progress without ending the actor: the robot acknowledges a reset it was
 not asked for mid-episode (a restarted robot node announces seed -1; the world the rows describe jumped), so the
@@ -28,6 +30,7 @@ from enum import Enum
 import numpy as np
 
 from robot_rl.actor.arbitration import arbitrate
+from robot_rl.actor.help import HelpResponse, HelpStep
 from robot_rl.actor.observation import ObservationBuffer, StaleObservation
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.rows import final_row, step_row
@@ -35,6 +38,7 @@ from robot_rl.control.safety import SafetyLimits
 from robot_rl.data.errors import StoreError, WriterError
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.learner.weights import WeightsSubscriber
+from robot_rl.spec import GRIPPER
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class TickOutput:
     policy_action: np.ndarray | None = None  # (7,) what the policy proposed (for the teleop side)
     reason: str = ""
     warn: bool = False  # no command for a reason the operator must see (stale data, a stale human, the store)
+    help: HelpStep | None = None  # the help gate's verdict on this step (None: no policy step this tick)
 
 
 @dataclass
@@ -71,6 +76,8 @@ class ActorStats:
     intervened_steps: int = 0
     interrupted: int = 0  # episodes discarded because the robot reset under them
     store_failures: int = 0
+    help_requests: int = 0
+    held_for_help: int = 0  # ticks the arm held still waiting for the person
     last_stale: str = ""
     episode_versions: list[int] = field(default_factory=list)
 
@@ -85,8 +92,11 @@ class GraphActor:
     def __init__(self, policy: ResidualPolicy, limits: SafetyLimits, *, max_steps: int, explore: bool = True,
                  writer: EpisodeWriter | None = None, weights: WeightsSubscriber | None = None,
                  episodes: int = 0, seed: int = 0, lockstep: bool = True,
-                 reopen_writer: Callable[[], EpisodeWriter] | None = None) -> None:
+                 reopen_writer: Callable[[], EpisodeWriter] | None = None,
+                 help: HelpResponse | None = None) -> None:
         self.policy, self.limits, self.writer, self.weights = policy, limits, writer, weights
+        self.help = help if help is not None else HelpResponse()
+        self._gripper = -1.0  # the last executed gripper command: a hold for help keeps it
         self.reopen_writer = reopen_writer
         self.store_error = ""  # why the last writer failed, while holding
         self._store_retry = float("-inf")
@@ -114,6 +124,8 @@ class GraphActor:
             self.intervening = False
         elif event == "pause":
             self.paused = not self.paused
+        elif event == "ack":
+            self.help.acknowledge()
         elif event in ("success", "failure", "reset", "quit"):
             self._events.add(event)
 
@@ -191,6 +203,8 @@ class GraphActor:
         self._pending, self._steps, self._success = None, 0, False
         self._events.clear()
         self.intervening = False
+        self.help.reset()
+        self._gripper = -1.0
 
     def swap_weights(self) -> bool:
         """Between ticks, after the command was sent (a swap must not delay it): take the newest residual
@@ -231,20 +245,29 @@ class GraphActor:
         if self.paused:
             return TickOutput(reason="paused")
         out = self.policy.act(obs, explore=self.explore)
+        verdict = self.help.step(obs, out, self.intervening)
         if self.intervening and human_action is None:
             self.stats.held += 1
             return TickOutput(reason="intervening, but the human's command is stale: holding", policy_action=out.action,
-                              warn=True)
+                              warn=True, help=verdict)
         executed, intervened = arbitrate(out.action, human_action if self.intervening else None)
+        if not intervened:
+            executed = self.help.apply(executed, verdict.level, self._gripper)
         executed, _ = self.limits.clip_action(executed)
+        self._gripper = float(executed[GRIPPER])
+        recorded = verdict.score if self.help.enabled else None
         self._pending = _Pending(obs, step_row(obs, action=executed, base_action=out.base_action,
                                                residual_action=out.residual_action, policy_action=out.action,
-                                               intervened=intervened, t_obs=t_obs, t_action=now))
+                                               intervened=intervened, t_obs=t_obs, t_action=now,
+                                               help_score=recorded, help_level=int(verdict.level)))
         self._steps += 1
         self.stats.commands += 1
         self.stats.intervened_steps += int(intervened)
+        self.stats.help_requests += int(verdict.request)
+        self.stats.held_for_help += int(verdict.asking)
         self._last_command = now
-        return TickOutput(command=executed, t_obs=t_obs, policy_action=out.action, reason="acted")
+        reason = f"holding for help: {verdict.reason}" if verdict.asking else "acted"
+        return TickOutput(command=executed, t_obs=t_obs, policy_action=out.action, reason=reason, help=verdict)
 
     def _close_step(self, obs: Mapping[str, np.ndarray], t_obs: float, now: float) -> bool:
         """Write the previous step's row with its outcome; True when that ended the episode."""

@@ -14,7 +14,8 @@ from robot_rl.spec import JOINTS_DIM, STATE_DIM
 
 
 def row_schema(cfg: Config) -> RowSchema:
-    return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM, joints_dim=JOINTS_DIM)
+    return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM, joints_dim=JOINTS_DIM,
+                                        help=cfg.help.gate != "off")
 
 
 def open_writer(cfg: Config) -> EpisodeWriter:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from robot_rl.config.checks import check
 
 LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger", "hil_serl")
+HELP_VARIANTS = ("always", "gated_score", "gated_thrifty", "gated_random")
 
 
 @dataclass
@@ -105,6 +106,37 @@ class SoakBenchConfig:
 
 
 @dataclass
+class HelpBenchConfig:
+    """``robot-rl bench help``: who watches, on the learning experiment's seeds and BC bases (made, or kept, in
+    ``base_from``/seed<k>, as ``bench.learning`` makes them). Each variant trains the RLIF residual for
+    ``env_steps`` with the simulated human, every variant with the same graded response (``help.*``):
+    ``always`` watches every step; ``gated_*`` looks only when asked (or at a glance), asked by our score, by
+    ThriftyDAgger's gate, or at random at the same budget. Every ``eval_every`` steps the policy runs alone on
+    ``eval_episodes`` held-out seeds with its gate scoring in the shadow: a request is *right* when the episode
+    then fails or the policy drifts from the expert within ``horizon`` steps (recall: the failed episodes that
+    had a request)."""
+
+    seeds: list[int] = field(default_factory=lambda: [0])
+    variants: list[str] = field(default_factory=lambda: list(HELP_VARIANTS))
+    env_steps: int = 20_000
+    eval_every: int = 2_000
+    eval_episodes: int = 50
+    horizon: int = 20
+    base_from: str = "runs/bench-learning"
+    resume: bool = True
+    out_dir: str = "runs/bench-help"
+
+    def validate(self, key: str) -> None:
+        bad = [v for v in self.variants if v not in HELP_VARIANTS]
+        check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(HELP_VARIANTS)}")
+        check(len(self.seeds) > 0, f"{key}.seeds", "needs at least one seed")
+        check(self.env_steps > 0, f"{key}.env_steps", "must be > 0")
+        check(0 < self.eval_every <= self.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
+        check(self.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
+        check(self.horizon >= 1, f"{key}.horizon", "must be >= 1")
+
+
+@dataclass
 class BenchConfig:
     """``robot-rl bench``: repetitions and where results go."""
 
@@ -112,12 +144,14 @@ class BenchConfig:
     warmup: int = 20
     out_dir: str = "bench_results"
     learning: LearningBenchConfig = field(default_factory=LearningBenchConfig)
+    help: HelpBenchConfig = field(default_factory=HelpBenchConfig)
     soak: SoakBenchConfig = field(default_factory=SoakBenchConfig)
 
     def validate(self, key: str) -> None:
         check(self.steps > 0, f"{key}.steps", "must be > 0")
         check(self.warmup >= 0, f"{key}.warmup", "must be >= 0")
         self.learning.validate(f"{key}.learning")
+        self.help.validate(f"{key}.help")
         self.soak.validate(f"{key}.soak")
 
 

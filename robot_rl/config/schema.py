@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from robot_rl.config.bench import (  # noqa: F401 - re-exported: the one import path for every group
+    HELP_VARIANTS,
     LEARNING_VARIANTS,
     SOAK_FAULTS,
     BenchConfig,
     BufferBenchConfig,
+    HelpBenchConfig,
     LearningBenchConfig,
     SoakBenchConfig,
 )
@@ -44,6 +46,7 @@ from robot_rl.config.devices import (  # noqa: F401 - re-exported: the one impor
     TeleopConfig,
     WorkspaceSource,
 )
+from robot_rl.config.help import HELP_GATES, HelpConfig  # noqa: F401 - re-exported
 from robot_rl.config.learning import (
     BufferConfig,
     LearnerConfig,
@@ -76,6 +79,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     human: HumanConfig = field(default_factory=HumanConfig)
+    help: HelpConfig = field(default_factory=HelpConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ros: RosConfig = field(default_factory=RosConfig)

@@ -65,6 +65,12 @@ class HumanConfig:
     min_takeover_steps: int = 5  # a take-over lasts at least this long
     max_takeover_steps: int = 60  # ... and hands back after this long even when not back on track
     skill: float = 0.9  # 1: the scripted expert exactly; lower: noisier motion (std 0.5 x (1 - skill) per axis)
+    # Attention: "always" watches every step (the person HIL-SERL needs); "gated" looks only when the robot asks
+    # (arriving call_delay_steps later, then watching watch_steps) plus unprompted glances (glance_rate per step).
+    attention: str = "always"
+    call_delay_steps: int = 10  # steps from a help request to the person looking (1 s at 10 Hz)
+    watch_steps: int = 20  # how long a look (called or a glance) lasts when nothing is wrong
+    glance_rate: float = 0.01  # unprompted looks per step while not watching
 
     def validate(self, key: str) -> None:
         check(self.drift_threshold > 0, f"{key}.drift_threshold", "must be > 0")
@@ -75,6 +81,11 @@ class HumanConfig:
         check(self.max_takeover_steps >= self.min_takeover_steps, f"{key}.max_takeover_steps",
                f"must be >= {key}.min_takeover_steps")
         check(0.0 <= self.skill <= 1.0, f"{key}.skill", "must be in [0, 1]")
+        check(self.attention in ("always", "gated"), f"{key}.attention",
+              f"must be always or gated, got {self.attention!r}")
+        check(self.call_delay_steps >= 0, f"{key}.call_delay_steps", "must be >= 0")
+        check(self.watch_steps >= 1, f"{key}.watch_steps", "must be >= 1")
+        check(0.0 <= self.glance_rate < 1.0, f"{key}.glance_rate", "must be in [0, 1)")
 
     @property
     def noise_std(self) -> float:

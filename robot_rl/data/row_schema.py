@@ -20,6 +20,8 @@ key                         per-row shape    dtype      meaning
 ``truncated``               ``()``           bool       this step ended the episode without a terminal
 ``t_obs``                   ``()``           float64    monotonic capture time of the observation (s)
 ``t_action``                ``()``           float64    monotonic time the action was sent (s)
+``help_score``              ``()``           float32    the help gate's score (>= 1 asked; NaN: not judged)
+``help_level``              ``()``           int8       0 normal, 1 caution (slower), 2 asked (held still)
 ==========================  ===============  =========  =================================================
 
 Row ``t`` describes the transition from its observation to the observation of row ``t + 1``:
@@ -29,6 +31,10 @@ action and flags are not used as a transition.
 
 ``obs/joints`` is optional (``joints_dim=0``: absent): stores written before it existed, and camera-less
 feature caches, have no joint positions. Replay in joint space needs them (``robot-rl replay``).
+
+``help_score`` and ``help_level`` are optional both ways (``help=True`` adds them): a row without them gets NaN
+and 0 (demonstrations, the human alone), and a store without them (written before they existed) takes rows that
+have them, without them, so an older store can still be appended to.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ JOINTS_KEY = f"obs/{JOINTS}"
 ACTION_KEYS = ("action", "base_action", "residual_action", "policy_action")
 FLAG_KEYS = ("intervened", "success", "terminated", "truncated")
 TIME_KEYS = ("t_obs", "t_action")
+OPTIONAL = {"help_score": np.float32("nan"), "help_level": np.int8(0)}  # filled in when absent, dropped when unknown
 _FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
@@ -62,11 +69,14 @@ class FieldSpec:
     finite: bool  # refuse NaN / inf (float fields)
 
     def accepts_dtype(self, dtype: np.dtype) -> bool:
-        """uint8 images must be uint8 exactly; float fields take any int or float; flags take bool."""
+        """uint8 images must be uint8 exactly; float fields take any int or float; int fields any int; flags
+        take bool."""
         if self.dtype == np.uint8:
             return dtype == np.uint8
         if self.dtype.kind == "f":
             return dtype.kind in "fiu"
+        if self.dtype.kind == "i":
+            return dtype.kind in "iu"
         return dtype.kind == "b"
 
 
@@ -104,6 +114,7 @@ class RowSchema:
     state_dim: int = 18
     action_dim: int = 7
     joints_dim: int = 0
+    help: bool = False
     fields: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -125,6 +136,8 @@ class RowSchema:
         specs.append(FieldSpec("reward", (), f32, True))
         specs += [FieldSpec(k, (), b, False) for k in FLAG_KEYS]
         specs += [FieldSpec(k, (), np.dtype(np.float64), True) for k in TIME_KEYS]
+        if self.help:
+            specs += [FieldSpec("help_score", (), f32, False), FieldSpec("help_level", (), np.dtype(np.int8), False)]
         object.__setattr__(self, "fields", {s.key: s for s in sorted(specs, key=lambda s: s.key)})
 
     @property
@@ -146,6 +159,8 @@ class RowSchema:
 
         Raises :class:`RowError` naming the key for a missing or unknown key, a wrong shape or dtype,
         or a NaN / inf in a float field. Copies, because callers reuse their camera buffers."""
+        if len(row) != len(self.fields) or any(k not in row for k in self.fields):
+            row = self._optional(row)
         if len(row) != len(self.fields) or any(k not in row for k in self.fields):
             missing = [k for k in self.fields if k not in row]
             if missing:
@@ -172,6 +187,18 @@ class RowSchema:
                 raise RowError(key, f"contains NaN or inf: {value}")
             out[key] = value
         return out
+
+    def _optional(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row with the optional fields this schema has filled in, and those it lacks dropped."""
+        out = {k: v for k, v in row.items() if k in self.fields or k not in OPTIONAL}
+        for k, default in OPTIONAL.items():
+            if k in self.fields and k not in out:
+                out[k] = default
+        return out
+
+    def same_but_help(self, other: RowSchema) -> bool:
+        """Equal but for the optional help fields (a store written before them takes this schema's rows)."""
+        return self.to_json() | {"help": False} == other.to_json() | {"help": False}
 
     def validate_columns(self, cols: Mapping[str, np.ndarray]) -> int:
         """Check a block of rows ``{key: (T, *shape)}`` (as imported or written in bulk); returns T."""
@@ -203,17 +230,19 @@ class RowSchema:
                "state_dim": self.state_dim, "action_dim": self.action_dim}
         if self.joints_dim:  # absent otherwise, so stores without joints keep their exact attributes
             out["joints_dim"] = self.joints_dim
+        if self.help:
+            out["help"] = True
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RowSchema:
         return cls(cameras=tuple(data["cameras"]), image_hw=tuple(data["image_hw"]),  # type: ignore[arg-type]
                    state_dim=int(data["state_dim"]), action_dim=int(data["action_dim"]),
-                   joints_dim=int(data.get("joints_dim", 0)))
+                   joints_dim=int(data.get("joints_dim", 0)), help=bool(data.get("help", False)))
 
     @classmethod
     def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = ACTION_DIM,
-                           joints_dim: int = 0) -> RowSchema:
+                           joints_dim: int = 0, help: bool = False) -> RowSchema:
         """From a :class:`~robot_rl.config.schema.CameraConfig` (names, height, width)."""
         return cls(cameras=tuple(camera.names), image_hw=(camera.height, camera.width),
-                   state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim)
+                   state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim, help=help)

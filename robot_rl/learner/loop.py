@@ -42,6 +42,8 @@ from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.policies.encoders import ObservationEncoder
+from robot_rl.policies.help_model import HelpModel, attach
+from robot_rl.policies.residual import combine
 from robot_rl.spec import ACTION_DIM, image_key
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class Learner:
         self.store: ReplayStore | None = None
         self.last: UpdateInfo | None = None
         self._reported: tuple[bool, int] | None = None
+        self._help_rng = np.random.default_rng(cfg.seed + 7)
         self._resume()
 
     # ----------------------------------------------------------------------------- ingestion
@@ -191,8 +194,47 @@ class Learner:
 
     def _send(self) -> None:
         b = self.td3.actor.to_bundle(self.version, extra={"updates": self.td3.updates})
+        model = self.help_model()
+        if model is not None:
+            b = attach(b, model)
         self.publisher.publish(self.version, bundles.to_bytes(b))
         self._log_metrics()
+
+    @torch.no_grad()
+    def help_model(self) -> HelpModel | None:
+        """The critics, a bank of training features and the help gate's calibration on the policy's recent
+        steps (what the current actor would do there), for the actor's help gate; None when the gate needs no
+        critics (``help.gate`` random / off) or no policy step has arrived yet."""
+        h = self.cfg.help
+        if h.gate not in ("score", "thrifty"):
+            return None
+        offline, online = self.cache.pools()
+        own = online[~self.cache.arrays["intervened"][online]]
+        if len(own) < 16:
+            return None
+        recent = own[-4 * h.calibration_rows:]
+        cal = np.sort(self._help_rng.choice(recent, min(h.calibration_rows, len(recent)), replace=False))
+        pool = np.setdiff1d(np.concatenate([offline, online]), cal)
+        bank = np.sort(self._help_rng.choice(pool, min(h.bank_size, len(pool)), replace=False))
+        base = torch.from_numpy(self.cache.arrays["base_action"][cal]).to(self.device)
+        features = self._features(cal)
+        action = combine(base, self.td3.actor.head(features, base), self.cfg.learner.residual_scale)
+        return HelpModel.build(self.td3.critic, self._features(bank), features, action, budget=h.budget,
+                               caution_budget=h.caution_budget)
+
+    def _features(self, rows: np.ndarray) -> torch.Tensor:
+        """(N, F) what the critics see for these cache rows (the frozen features, or the residual's encoder)."""
+        arrays = self.cache.arrays
+        if self.frozen_features:
+            return torch.from_numpy(arrays[STATE_KEY][rows]).to(self.device)
+        out = []
+        for s in range(0, len(rows), 256):
+            r = rows[s:s + 256]
+            obs = {image_key(c): torch.from_numpy(arrays[stored_image_key(c)][r]).to(self.device)
+                   for c in self.cameras}
+            obs["state"] = torch.from_numpy(arrays[STATE_KEY][r]).to(self.device)
+            out.append(self.td3.encoder(obs))
+        return torch.cat(out)
 
     def _log_metrics(self) -> None:
         """Append ``{time, updates, version, episodes, losses, q_mean}`` to learner.dir/metrics.jsonl."""

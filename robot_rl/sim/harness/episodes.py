@@ -11,13 +11,14 @@ from typing import Protocol
 import numpy as np
 
 from robot_rl.actor.arbitration import arbitrate
+from robot_rl.actor.help import HelpLevel, HelpResponse
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.rows import final_row, step_row
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
 from robot_rl.sim.harness.human import SimulatedHuman
-from robot_rl.spec import ACTION_DIM
+from robot_rl.spec import ACTION_DIM, GRIPPER
 
 _ZERO = np.zeros(ACTION_DIM, dtype=np.float32)
 
@@ -29,6 +30,9 @@ class StepDecision:
     base_action: np.ndarray = field(default_factory=lambda: _ZERO)
     residual_action: np.ndarray = field(default_factory=lambda: _ZERO)
     intervened: bool = False
+    help_score: float | None = None  # the help gate's score and level (None: no gate ran)
+    help_level: int = 0
+    help_request: bool = False
 
 
 class Decide(Protocol):
@@ -49,6 +53,9 @@ class EpisodeResult:
     policy_version: int
     seconds: float
     human_finished: bool = False  # a success reached while the human drove: its take-over finished the episode
+    help_requests: int = 0  # help requests the gate made
+    held_steps: int = 0  # steps the arm held still, asking
+    attention_steps: int = 0  # steps the (simulated) human watched or drove
 
     @property
     def intervention_rate(self) -> float:
@@ -84,23 +91,48 @@ class HumanDecider:
 
 
 class ResidualDecider:
-    """Base + residual proposes; the (simulated) human may take over and then wins."""
+    """Base + residual proposes; the (simulated) human may take over and then wins.
+
+    ``help``: the help gate's graded response (:mod:`robot_rl.actor.help`): the arm slows down when unsure and
+    holds still asking until the human takes over or acknowledges. ``help_shadow``: the gate only scores and
+    records (every request acknowledged at once, nothing held or slowed): how its requests would have fallen on
+    a run left alone, which the help benchmark measures."""
 
     def __init__(self, env: PickPlaceEnv, policy: ResidualPolicy, human: SimulatedHuman | None,
-                 explore: bool) -> None:
+                 explore: bool, help: HelpResponse | None = None, help_shadow: bool = False) -> None:
         self.env, self.policy, self.human, self.explore = env, policy, human, explore
+        self.help = help if help is not None else HelpResponse()
+        self.help_shadow = help_shadow
+        self._gripper = -1.0
 
     def reset(self, seed: int) -> None:
         self.policy.reset()
+        self.help.reset()
+        self._gripper = -1.0
         if self.human is not None:
             self.human.reset(seed)
 
     def __call__(self, obs: Mapping[str, np.ndarray]) -> StepDecision:
         out = self.policy.act(obs, explore=self.explore)
-        human_action = self.human.decide(self.env.task_state(), out.action) if self.human is not None else None
+        verdict = self.help.step(obs, out, self.human is not None and self.human.intervening)
+        level = verdict.level
+        if self.help_shadow and verdict.asking:
+            self.help.acknowledge()
+            level = HelpLevel.normal
+        human_action = None
+        if self.human is not None:
+            human_action = self.human.decide(self.env.task_state(), out.action, asked=level is HelpLevel.ask)
+            if self.human.acknowledged:
+                self.help.acknowledge()
+                level = HelpLevel.caution  # seen and let go on, but still unsure
         executed, intervened = arbitrate(out.action, human_action)
+        if not intervened and not self.help_shadow:
+            executed = self.help.apply(executed, level, self._gripper)
+        self._gripper = float(executed[GRIPPER])
         return StepDecision(action=executed, policy_action=out.action, base_action=out.base_action,
-                            residual_action=out.residual_action, intervened=intervened)
+                            residual_action=out.residual_action, intervened=intervened,
+                            help_score=verdict.score if self.help.enabled else None,
+                            help_level=int(verdict.level if self.help_shadow else level), help_request=verdict.request)
 
 
 def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
@@ -119,6 +151,9 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
     if writer is not None:
         writer.begin_episode(source=source, seed=seed, policy_version=version)
     done, info, intervened_steps, intervened = False, {"success": False}, 0, False
+    requests = held = 0
+    human = getattr(decide, "human", None)
+    attention_before = human.attention_steps if human is not None else 0
     try:
         while not done:
             if between_ticks is not None:
@@ -129,12 +164,14 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
             done = terminated or truncated
             intervened_steps += int(d.intervened)
             intervened = d.intervened
+            requests += int(d.help_request)
+            held += int(d.help_level == HelpLevel.ask and not d.intervened)
             if writer is not None:
                 writer.put(step_row(obs, action=info["executed_action"], base_action=d.base_action,
                                     residual_action=d.residual_action, policy_action=d.policy_action,
                                     intervened=d.intervened, reward=reward, success=info["success"],
                                     terminated=terminated, truncated=truncated, t_obs=t_obs,
-                                    t_action=env.world.time))
+                                    t_action=env.world.time, help_score=d.help_score, help_level=d.help_level))
             obs = next_obs
             if frames is not None:
                 frames.append(np.concatenate([obs[c] for c in cams], axis=1))
@@ -147,7 +184,9 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
         raise
     return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
                          intervened_steps=intervened_steps, takeovers=_takeovers(decide), policy_version=version,
-                         seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened)
+                         seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened,
+                         help_requests=requests, held_steps=held,
+                         attention_steps=(human.attention_steps - attention_before) if human is not None else 0)
 
 
 def _takeovers(decide: Decide) -> int:
