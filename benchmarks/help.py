@@ -203,7 +203,7 @@ def _settings(cfg: Config, variant: str) -> dict:
     out = {"variant": variant, "seed": cfg.seed, "task": cfg.task, "camera": cfg.camera, "expert": cfg.expert,
            "policy": dataclasses.replace(cfg.policy, path=""), "learner": dataclasses.replace(cfg.learner, dir=""),
            "human": cfg.human, "help": cfg.help, "base": dataclasses.replace(cfg.bench.learning, out_dir=""),
-           "run": dataclasses.replace(cfg.bench.help, out_dir="", base_from="")}
+           "run": {k: getattr(cfg.bench.help, k) for k in ("env_steps", "eval_every", "eval_episodes", "horizon")}}
     return json.loads(json.dumps(out, default=_plain))
 
 
