@@ -20,6 +20,7 @@ from robot_rl.learner.loop import CHECKPOINT, METRICS, Learner
 from robot_rl.learner.pacing import LearnerProgress, read_progress
 from robot_rl.learner.td3 import NonFiniteLossError
 from robot_rl.learner.weights import DirectoryWeightsChannel
+from robot_rl.policies import bundle as bundles
 
 
 def _fresh(tiny_run, name: str):
@@ -145,3 +146,36 @@ def test_weights_leave_only_after_the_checkpoint_that_covers_them(tiny_run):
     learner.run(max_updates=20)  # publish every 5, checkpoint every 10
     assert [v for v, _ in seen] == [1, 2, 3, 4]
     assert dict(seen)[2] == 2 and dict(seen)[4] == 4  # on a checkpoint update, the checkpoint already says so
+
+
+def test_with_a_help_gate_the_weights_carry_calibrated_critics_the_actor_uses(tiny_run):
+    """help.gate=score: each bundle carries the critics (the learner's own, as they are), a bank of training
+    features and a calibration on the policy's recent steps; the actor's policy takes them in with the residual,
+    and an actor-only learner (help.gate=off) sends none."""
+    from robot_rl.actor.help import ScoreGate
+    from robot_rl.actor.wiring import load_policy
+    from robot_rl.policies.help_model import split_bundle
+
+    cfg = _fresh(tiny_run, "learner-help")
+    cfg = dataclasses.replace(cfg, help=dataclasses.replace(cfg.help, gate="score", bank_size=64,
+                                                            calibration_rows=32))
+    channel = DirectoryWeightsChannel(os.path.join(cfg.learner.dir, "weights"))
+    learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
+    learner.run(max_updates=10)
+    version, data = channel.poll()
+    _, model = split_bundle(bundles.from_bytes(data, kind="residual"))
+    assert model is not None and model.bank.shape == (64, learner.obs_dim)
+    for p, q in zip(model.critic.parameters(), learner.td3.critic.parameters(), strict=True):
+        torch.testing.assert_close(p, q.detach().cpu())
+    assert float(model.calibration.ask_at[0]) > 0 and 0 < float(model.calibration.caution_at[0]) <= 1
+    policy = load_policy(cfg)
+    policy.load_bundle(data)
+    assert policy.version == version and policy.help_model is not None
+    with ReplayStore.open(cfg.buffer.path) as store:
+        cols = store.read_episode(store.n_episodes - 1)
+    obs = {k[len("obs/"):]: v[0] for k, v in cols.items() if k.startswith("obs/")}
+    assert np.isfinite(ScoreGate(policy).score(obs, policy.act(obs)).score)
+    off = dataclasses.replace(_fresh(tiny_run, "learner-help-off"), help=dataclasses.replace(cfg.help, gate="off"))
+    plain = DirectoryWeightsChannel(os.path.join(off.learner.dir, "weights"))
+    Learner(off, off.buffer.path, off.policy.path, plain).run(max_updates=5)
+    assert split_bundle(bundles.from_bytes(plain.poll()[1], kind="residual"))[1] is None

@@ -118,3 +118,36 @@ def test_arbitration_human_wins():
     assert arbitrate(policy, None)[1] is False
     executed, intervened = arbitrate(policy, person)
     assert intervened and np.array_equal(executed, person)
+
+
+def test_a_gated_human_misses_drift_it_does_not_watch(cfg, state):
+    human = _human(cfg, attention="gated", glance_rate=0.0, stall_steps=1000, drift_patience=1)
+    wrong = -human.expert.act(state)
+    assert all(human.decide(state, wrong) is None for _ in range(30)), "not asked, not glancing: it sees nothing"
+    assert human.takeovers == 0 and human.attention_steps == 0
+
+
+def test_asked_it_arrives_after_its_delay_then_takes_over_or_acknowledges(cfg, state):
+    human = _human(cfg, attention="gated", glance_rate=0.0, call_delay_steps=3, stall_steps=1000, watch_steps=5)
+    right, wrong = human.expert.act(state), -human.expert.act(state)
+    assert [human.decide(state, wrong, asked=True) for _ in range(3)] == [None] * 3  # on its way
+    assert human.attention_steps == 0
+    assert human.decide(state, wrong, asked=True) is not None and human.takeovers == 1  # arrived: off track
+    other = _human(cfg, attention="gated", glance_rate=0.0, call_delay_steps=0, stall_steps=1000, watch_steps=5)
+    assert other.decide(state, right, asked=True) is None and other.acknowledged and other.acks == 1
+    assert other.decide(state, right) is None and not other.acknowledged  # watching, nothing asked
+    assert other.attention_steps == 2, "it watches on after acknowledging"
+
+
+def test_always_watching_answers_a_request_at_once(cfg, state):
+    human = _human(cfg, stall_steps=1000)
+    assert human.decide(state, human.expert.act(state), asked=True) is None and human.acknowledged
+    assert human.decide(state, -human.expert.act(state), asked=True) is not None  # off track: takes over now
+
+
+def test_glances_come_at_their_rate(cfg, state):
+    human = _human(cfg, attention="gated", glance_rate=0.05, watch_steps=1, stall_steps=10**6)
+    right = human.expert.act(state)
+    for _ in range(4000):
+        human.decide(state, right)
+    assert 0.035 < human.attention_steps / 4000 < 0.065  # one watched step per glance
