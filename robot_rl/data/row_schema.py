@@ -21,7 +21,7 @@ key                         per-row shape    dtype      meaning
 ``t_obs``                   ``()``           float64    monotonic capture time of the observation (s)
 ``t_action``                ``()``           float64    monotonic time the action was sent (s)
 ``help_score``              ``()``           float32    the help gate's score (>= 1 asked; NaN: not judged)
-``help_level``              ``()``           int8       0 normal, 1 caution (slower), 2 asked (held still)
+``help_level``              ``()``           int8       the gate's verdict: 0 normal, 1 caution (slower), 2 ask
 ==========================  ===============  =========  =================================================
 
 Row ``t`` describes the transition from its observation to the observation of row ``t + 1``:

@@ -63,6 +63,22 @@ def store_figures(eps: Sequence[EpisodeStats], window: int = 10) -> dict[str, tu
                        _episode_figure(eps, cycle, "Cycle time", "ms", window, {"p95": p95})),
         "weights": ("Residual weights version each episode ran with (-1: none, e.g. demonstrations)",
                     _episode_figure(eps, version, "Weight versions used", "version", 1)),
+        **_help_figures(eps, window),
+    }
+
+
+def _help_figures(eps: Sequence[EpisodeStats], window: int) -> dict[str, tuple[str, bytes]]:
+    """The help gate's requests and highest score per episode, when the store recorded them."""
+    if not any(e.help_asked_steps or np.isfinite(e.help_score_max) or e.help_unjudged for e in eps):
+        return {}
+    requests = np.array([e.help_requests for e in eps], dtype=float)
+    top = np.array([e.help_score_max for e in eps], dtype=float)
+    return {
+        "help_requests": ("Help requests per episode (the robot held still and asked); black: rolling mean",
+                          _episode_figure(eps, requests, "Help requests", "requests", window)),
+        "help_score": ("Highest help score of the policy's own steps per episode (>= 1 asks; episodes whose "
+                       "steps could not be judged, which ask, have none)",
+                       _episode_figure(eps, top, "Help score", "max score", window)),
     }
 
 

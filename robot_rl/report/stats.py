@@ -17,6 +17,7 @@ from robot_rl.data.layout import EpisodeSource, EpisodeStatus
 from robot_rl.data.replay_store import ReplayStore
 
 ROW_KEYS = ("reward", "intervened", "success", "t_obs")
+HELP_KEYS = ("help_score", "help_level")  # only in stores written with a help gate
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class EpisodeStats:
     duration_s: float  # t_obs of the last row minus the first
     cycle_ms_mean: float  # time between consecutive observations
     cycle_ms_p95: float
+    help_requests: int = 0  # the help gate's requests (a run of ask steps counts once)
+    help_asked_steps: int = 0
+    help_score_max: float = math.nan  # over the policy's own steps; NaN: no gate, or none it could judge
+    help_unjudged: int = 0  # steps whose score could not be computed (they ask)
 
     @property
     def intervention_rate(self) -> float:
@@ -49,7 +54,8 @@ def episode_stats(store: ReplayStore) -> list[EpisodeStats]:
     n = store.refresh()
     if n == 0:
         return []
-    rows = store.read_rows(0, store.n_rows, ROW_KEYS)
+    with_help = all(k in store.schema.fields for k in HELP_KEYS)
+    rows = store.read_rows(0, store.n_rows, ROW_KEYS + (HELP_KEYS if with_help else ()))
     meta = store.meta()
     ends = meta["episode_ends"]
     out = []
@@ -66,8 +72,18 @@ def episode_stats(store: ReplayStore) -> list[EpisodeStats]:
             ret=float(c["reward"][:-1].sum()), policy_version=int(meta["policy_version"][i]),
             wall_start=float(meta["wall_start"][i]), duration_s=float(c["t_obs"][-1] - c["t_obs"][0]),
             cycle_ms_mean=float(dt.mean()) if len(dt) else math.nan,
-            cycle_ms_p95=float(np.percentile(dt, 95)) if len(dt) else math.nan))
+            cycle_ms_p95=float(np.percentile(dt, 95)) if len(dt) else math.nan,
+            **(_help(c["help_score"][:-1], c["help_level"][:-1], inter) if with_help else {})))
     return out
+
+
+def _help(score: np.ndarray, level: np.ndarray, intervened: np.ndarray) -> dict[str, Any]:
+    asked = level == 2
+    own = score[~intervened]
+    judged = own[np.isfinite(own)]
+    return {"help_requests": int((asked[1:] & ~asked[:-1]).sum() + asked[:1].sum()),
+            "help_asked_steps": int(asked.sum()), "help_score_max": float(judged.max()) if len(judged) else math.nan,
+            "help_unjudged": int((~np.isfinite(own)).sum())}
 
 
 def _name(enum: Any, code: Any) -> str:
@@ -97,9 +113,13 @@ def find_learner_log(store_path: str) -> Path | None:
 
 
 def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at each position (fewer at the start)."""
+    """Mean of the last ``window`` values at each position (fewer at the start); NaNs are left out (NaN where a
+    window has no number)."""
     values = np.asarray(values, dtype=np.float64)
-    c = np.concatenate([[0.0], np.cumsum(values)])
+    known = np.isfinite(values)
+    c = np.concatenate([[0.0], np.cumsum(np.where(known, values, 0.0))])
+    n = np.concatenate([[0], np.cumsum(known)])
     idx = np.arange(1, len(values) + 1)
     lo = np.maximum(0, idx - window)
-    return (c[idx] - c[lo]) / (idx - lo)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (c[idx] - c[lo]) / (n[idx] - n[lo])

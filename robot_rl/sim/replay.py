@@ -96,6 +96,7 @@ def load_episode(store: ReplayStore, episode: int, *, cameras: Sequence[str] = (
     keys = [STATE_KEY, *SIGNAL_KEYS, *(stored_image_key(c) for c in cameras)]
     if JOINTS_KEY in schema.fields:
         keys.append(JOINTS_KEY)
+    keys += [k for k in ("help_score", "help_level") if k in schema.fields]  # shown in the video when recorded
     cols = store.read_episode(episode, keys)
     return RecordedEpisode(episode, store.episode_meta(episode), cols, tuple(cameras))
 

@@ -11,7 +11,8 @@ Each frame (one per row of the episode)::
     | EE error; 7 action bars in [-1, 1]     |     the executed action as bars
     +---------------------------------------+
 
-A red border frames every step the human drove (``intervened``).
+A red border frames every step the human drove (``intervened``). In a store written with a help gate the info
+panel also shows the step's help score and level (``ASKS`` in amber while the robot held still asking).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from robot_rl.viz.video import VideoSink
 BORDER = 6
 PANEL_H = 96
 RED, GREEN, WHITE, GREY, DARK = (220, 30, 30), (40, 170, 70), (240, 240, 240), (150, 150, 150), (28, 28, 32)
+AMBER = (240, 170, 0)
+HELP_LEVELS = ("normal", "caution", "ASKS")
 ACTION_LABELS = ("x", "y", "z", "rx", "ry", "rz", "grip")
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -98,10 +101,17 @@ def _panel(width: int, ep: RecordedEpisode, result: ReplayResult, t: int, ret: f
     lines = (f"episode {ep.index}  step {t}/{ep.length - 1}  t {cols['t_obs'][t] - cols['t_obs'][0]:.1f} s  "
              f"weights v{ep.meta.policy_version}",
              f"reward {cols['reward'][t]:+.2f}  return {ret:+.2f}  EE err {err_mm:.1f} mm ({result.mode})")
+    asks = False
+    if "help_level" in cols and not last:
+        level = int(cols["help_level"][t])
+        asks = level == 2
+        lines = (lines[0], f"{lines[1]}  help {float(cols['help_score'][t]):.2f} {HELP_LEVELS[min(level, 2)]}")
     if last:
         who, color = "final obs", GREY
     elif cols["intervened"][t]:
         who, color = "HUMAN", RED
+    elif asks:
+        who, color = "policy ASKS", AMBER
     else:
         who, color = "policy", GREEN
     if cols["success"][t]:

@@ -31,8 +31,9 @@ class StepDecision:
     residual_action: np.ndarray = field(default_factory=lambda: _ZERO)
     intervened: bool = False
     help_score: float | None = None  # the help gate's score and level (None: no gate ran)
-    help_level: int = 0
+    help_level: int = 0  # the gate's verdict (2: it asked this step, even when the human answered at once)
     help_request: bool = False
+    held: bool = False  # the arm held still this step, waiting for the human
 
 
 class Decide(Protocol):
@@ -132,7 +133,8 @@ class ResidualDecider:
         return StepDecision(action=executed, policy_action=out.action, base_action=out.base_action,
                             residual_action=out.residual_action, intervened=intervened,
                             help_score=verdict.score if self.help.enabled else None,
-                            help_level=int(verdict.level if self.help_shadow else level), help_request=verdict.request)
+                            help_level=int(verdict.level), help_request=verdict.request,
+                            held=not intervened and level is HelpLevel.ask and not self.help_shadow)
 
 
 def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
@@ -165,7 +167,7 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
             intervened_steps += int(d.intervened)
             intervened = d.intervened
             requests += int(d.help_request)
-            held += int(d.help_level == HelpLevel.ask and not d.intervened)
+            held += int(d.held)
             if writer is not None:
                 writer.put(step_row(obs, action=info["executed_action"], base_action=d.base_action,
                                     residual_action=d.residual_action, policy_action=d.policy_action,
