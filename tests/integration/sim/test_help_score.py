@@ -82,7 +82,7 @@ def test_a_covered_or_recoloured_camera_asks(setup, change):
 
 
 def test_a_cube_where_no_demonstration_put_it_scores_higher(setup):
-    cfg, policy, held_out = setup
+    _, policy, held_out = setup
     elsewhere = load_config([*OVERRIDES, "task.cube_xy_low=[0.40,-0.15]", "task.cube_xy_high=[0.42,-0.12]"])
     odd = _episodes(elsewhere, range(3))
     usual = np.median([_score(policy, o) for o in held_out])
