@@ -4,7 +4,8 @@ Baselines in the same run: plain TD3 with 2 critics (what the 10-critic LayerNor
 top), and the BC base alone (what the residual costs on the actor's hot path). Next to them, updates/s
 with a trainable encoder (``learner.frozen_features=false``: the configured cameras, raw images, DrQ
 shifts), timed over fewer updates. Targets (docs/architecture.md §6): >= 100 updates/s with frozen features, actor
-step p99 <= 10 ms.
+step p99 <= 10 ms. The actor step with each help gate (its score every tick) is timed against the same step
+without one: the help gate's budget is +1 ms at p99.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import torch
 
 from benchmarks.report import BenchResult
 from benchmarks.timing import ms, rate
+from robot_rl.actor.help import make_response
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.config.schema import Config
 from robot_rl.learner.td3 import ResidualTD3
 from robot_rl.policies.bc import BCNetwork, ChunkedBase
 from robot_rl.policies.device import resolve_device
 from robot_rl.policies.encoders import ObservationEncoder
+from robot_rl.policies.help_model import HelpModel
+from robot_rl.policies.residual import CriticEnsemble
 from robot_rl.spec import ACTION_DIM, STATE_DIM, image_key
 
 
@@ -86,6 +90,50 @@ def run(cfg: Config) -> BenchResult:
                  "p99_ms": ms(t_full, 99), "ratio": hz_base / hz_full, "vs": "time with residual / base alone"})
     rows.append({"measure": f"actor step: baseline BC base alone, {cams}", "per_s": hz_base,
                  "p50_ms": ms(t_base, 50), "p99_ms": ms(t_base, 99)})
-    notes = [f"device {device}, torch threads {torch.get_num_threads()}; features {obs_dim}; "
+    rows += _help_rows(cfg, policy, obs, obs_dim, device, cams)
+    notes = [f"help gates: {cfg.help.bank_size} bank features, {lc.num_critics} critics; 'extra' is the p99 minus "
+             "the p99 of the same step without a gate, the two called alternately",
+             f"device {device}, torch threads {torch.get_num_threads()}; features {obs_dim}; "
              f"targets: >= 100 updates/s, actor p99 <= 10 ms"]
     return BenchResult(suite="policy", rows=rows, notes=notes)
+
+
+def _interleaved(a, b, n: int, warmup: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-call seconds of ``a`` and ``b``, called alternately (so both see the same machine noise)."""
+    import time
+
+    for _ in range(warmup):
+        a(), b()
+    ta, tb = np.empty(n), np.empty(n)
+    for i in range(n):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        ta[i], tb[i] = t1 - t0, time.perf_counter() - t1
+    return ta, tb
+
+
+def _help_rows(cfg: Config, policy: ResidualPolicy, obs: dict, obs_dim: int, device: torch.device,
+               cams: str) -> list[dict]:
+    """The actor step with the help gate scoring it, per gate, against the same step without."""
+    g = torch.Generator().manual_seed(1)
+    bank = torch.randn(cfg.help.bank_size, obs_dim, generator=g)
+    policy.help_model = HelpModel.build(CriticEnsemble(obs_dim, cfg.learner.num_critics, cfg.learner.hidden_dim),
+                                        bank, bank[:256], torch.zeros(256, ACTION_DIM), budget=cfg.help.budget,
+                                        caution_budget=cfg.help.caution_budget).to(device)
+    rows = []
+    for gate in ("score", "thrifty", "random"):
+        response = make_response(dataclasses.replace(cfg.help, gate=gate), policy)
+
+        def step(response=response) -> None:
+            out = policy.act(obs, explore=True)
+            response.step(obs, out, intervening=False)
+            response.acknowledge()  # never left asking: every tick scores
+
+        plain, t = _interleaved(lambda: policy.act(obs, explore=True), step, cfg.bench.steps, cfg.bench.warmup)
+        rows.append({"measure": f"actor step + help gate {gate}, {cams}", "per_s": 1.0 / float(np.mean(t)),
+                     "p50_ms": ms(t, 50), "p99_ms": ms(t, 99), "ratio": ms(t, 99) - ms(plain, 99),
+                     "vs": "extra ms at p99 (vs the step without, interleaved)"})
+    policy.help_model = None
+    return rows

@@ -2,7 +2,10 @@
 episodes with the seeds act.seed, act.seed + 1, ... (act.seed follows the root ``seed`` unless set).
 
 New residual weights from learner.dir/weights are swapped in between control steps (the actor never
-waits for the learner). With human.enabled the simulated human takes over when the policy drifts.
+waits for the learner). With human.enabled the simulated human takes over when the policy drifts. With
+``help.gate=score`` the actor asks for help when unsure (it holds still until the simulated human comes and takes
+over or lets it go on; ``human.attention=gated``: the human looks only when asked); give ``robot-rl learn`` the
+same ``help.gate`` so its weights carry the critics and calibration the gate needs.
 --live-port PORT shows the cameras, action and who drives at http://127.0.0.1:PORT/ while it runs.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
+from robot_rl.actor.help import make_response
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config import Config
 from robot_rl.learner.weights import weights_channel
@@ -28,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, cfg: Config) -> int:
     policy, channel = load_policy(cfg), weights_channel(cfg)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer, contextlib.ExitStack() as stack:
-        human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
-        decide = ResidualDecider(env, policy, human, cfg.act.explore)
+        human = (SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits), seed=cfg.seed)
+                 if cfg.human.enabled else None)
+        decide = ResidualDecider(env, policy, human, cfg.act.explore, help=make_response(cfg.help, policy, cfg.seed))
         if args.live_port is not None:
             from robot_rl.viz.live import LiveDecider, LiveView
 
@@ -42,6 +47,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                             policy_version=lambda: policy.version, between_ticks=lambda: policy.poll_weights(channel))
             successes += r.success
             print(f"episode {i + 1:>4}/{cfg.act.episodes}  {'success' if r.success else 'failure'} in {r.steps:>3} "
-                  f"steps  interventions {r.intervention_rate:4.0%}  weights v{r.policy_version}  "
+                  f"steps  interventions {r.intervention_rate:4.0%}  help requests {r.help_requests}  "
+                  f"weights v{r.policy_version}  "
                   f"success rate {successes / (i + 1):.0%}", flush=True)
     return 0

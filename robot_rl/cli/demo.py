@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_rl.actor.help import make_response
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.cli.train_bc import train_and_save
@@ -101,8 +102,8 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
     learner = _start_learner([*args.overrides, *path_overrides], out / "learner.log")
     channel = weights_channel(cfg)
     pace = LearnerPace(Path(cfg.learner.dir), d.pace_timeout_s) if d.pace_learner else None
-    human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits))
-    decide = ResidualDecider(env, policy, human, explore=True)
+    human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits), seed=cfg.seed)
+    decide = ResidualDecider(env, policy, human, explore=True, help=make_response(cfg.help, policy, cfg.seed))
     online: list[EpisodeResult] = []
     before = summarize(cfg.buffer.path).n_episodes
     try:
