@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,7 +224,9 @@ def _plot(curves: list[HelpCurve], path: Path) -> None:
         for ax, (key, _) in zip(axes, keys, strict=True):
             ys = np.array([[np.nan if v is None else v for v in getattr(c, key)[:n]] for c in group], dtype=float)
             if not np.isnan(ys).all():
-                ax.plot(x, np.nanmean(ys, 0), marker="o", ms=3, label=variant, color=f"C{k}")
+                with warnings.catch_warnings():  # a point no seed has (no training yet) is left out
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    ax.plot(x, np.nanmean(ys, 0), marker="o", ms=3, label=variant, color=f"C{k}")
     for ax, (_, label) in zip(axes, keys, strict=True):
         ax.set_xlabel("env steps"), ax.set_ylabel(label), ax.set_ylim(-0.05, 1.05), ax.grid(alpha=0.3)
     axes[0].legend()

@@ -6,9 +6,11 @@ hardware (Franka command latency against franky-sim, camera playback, SpaceMouse
 policy (learner updates/s at batch 256, actor step latency),
 ros (camera capture -> command latency and control-period jitter, ROS 2 graph vs the same actor in-process),
 learning (the learning experiment: BC, residual variants, HG-DAgger, HIL-SERL on the same seeds; hours on a CPU,
-see bench.learning.*), soak (the fault-injection soak of the sim graph over ROS 2: kills, pauses, delayed and
+see bench.learning.*), help (who watches: always, or only when the robot asks, asked by our help score,
+ThriftyDAgger's gate or at random; success, human attention, recall and precision of the requests; see
+bench.help.*), soak (the fault-injection soak of the sim graph over ROS 2: kills, pauses, delayed and
 dropped frames, a full disk; `robot-rl bench soak bench.soak.minutes=30`, see bench.soak.*; exits 1 when a
-property failed), all (every suite but learning and soak).
+property failed), all (every suite but learning, help and soak).
 """
 
 from __future__ import annotations

@@ -129,3 +129,32 @@ def test_bench_policy_tiny(tmp_path):
     rows = json.loads((tmp_path / "policy.json").read_text())["rows"]
     assert any("actor step: BC base + residual" in r["measure"] and r["p99_ms"] > 0 for r in rows)
     assert any("learner update" in r["measure"] and r["per_s"] > 0 for r in rows)
+
+
+def test_bench_help_tiny(tmp_path):
+    """Who watches: always (every training step attended) against a human called by random requests (only the
+    steps it looked or drove); request quality from shadow evaluation; rerun, the curves are kept."""
+    out, base = tmp_path / "help", tmp_path / "base"
+    args = ["bench", "help", *TINY, "bench.learning.demos=2", "bench.help.env_steps=60", "bench.help.eval_every=30",
+            "bench.help.eval_episodes=2", "bench.help.variants=[always,gated_random]", f"bench.help.base_from={base}",
+            f"bench.help.out_dir={out}", f"bench.out_dir={tmp_path}", "help.budget=0.2", "help.caution_budget=0.3",
+            "human.glance_rate=0"]
+    assert main(args) == 0
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "help.json").read_text())["rows"]}
+    assert rows["always"]["attention"] == 1.0 and rows["gated_random"]["attention"] < 1.0
+    points = json.loads((out / "points.json").read_text())["points"]
+    assert {p["variant"] for p in points} == {"always", "gated_random"}
+    assert all(len(p["episode_success"]) == 2 and p["eval_requests"] >= 0 for p in points)
+    assert (out / "help.png").stat().st_size > 10_000 and (base / "seed0" / "bc.pt").is_file()
+    made = (out / "seed0" / "always.json").stat().st_mtime_ns
+    assert main(args) == 0 and (out / "seed0" / "always.json").stat().st_mtime_ns == made
+
+
+def test_a_request_is_right_when_failure_or_drift_follows_within_the_horizon():
+    from benchmarks.help import right_requests
+
+    drifting = [False] * 10 + [True] * 3 + [False] * 10 + [True] * 1 + [False] * 5
+    assert right_requests([0, 8, 14], drifting, failed=False, horizon=5, patience=3) == 1  # only 8 sees 10-12
+    assert right_requests([0, 8, 14], drifting, failed=False, horizon=10, patience=3) == 2  # 0 and 8; 14 sees a 1-step blip
+    assert right_requests([0, 8, 14], drifting, failed=True, horizon=1, patience=3) == 3
+    assert right_requests([], drifting, failed=True, horizon=5, patience=3) == 0
