@@ -155,6 +155,6 @@ def test_a_request_is_right_when_failure_or_drift_follows_within_the_horizon():
 
     drifting = [False] * 10 + [True] * 3 + [False] * 10 + [True] * 1 + [False] * 5
     assert right_requests([0, 8, 14], drifting, failed=False, horizon=5, patience=3) == 1  # only 8 sees 10-12
-    assert right_requests([0, 8, 14], drifting, failed=False, horizon=10, patience=3) == 2  # 0 and 8; 14 sees a 1-step blip
+    assert right_requests([0, 8, 14], drifting, failed=False, horizon=10, patience=3) == 2  # 0 and 8 (14: a blip)
     assert right_requests([0, 8, 14], drifting, failed=True, horizon=1, patience=3) == 3
     assert right_requests([], drifting, failed=True, horizon=5, patience=3) == 0
