@@ -211,7 +211,8 @@ class CalibrationConfig:
         check(self.max_age_days > 0, f"{key}.max_age_days", "must be > 0")
 
 
-TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit")
+# ack: the person saw the robot's help request (/actor/help) and lets the policy go on (robot_rl.actor.help)
+TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit", "ack")
 
 
 @dataclass
@@ -249,12 +250,12 @@ class SpaceMouseConfig:
 @dataclass
 class TeleopConfig:
     """Human input: the SpaceMouse and the keyboard's key map (event -> key: a character or a pynput
-    ``Key`` name such as ``space``, ``esc``, ``f1``)."""
+    ``Key`` name such as ``space``, ``esc``, ``f1``). ``ack`` answers a help request: the policy goes on."""
 
     spacemouse: SpaceMouseConfig = field(default_factory=SpaceMouseConfig)
     keys: dict[str, str] = field(default_factory=lambda: {
         "takeover": "t", "handback": "h", "success": "s", "failure": "f", "reset": "r", "pause": "p",
-        "quit": "esc"})
+        "quit": "esc", "ack": "a"})
 
     def validate(self, key: str) -> None:
         self.spacemouse.validate(f"{key}.spacemouse")

@@ -1,4 +1,5 @@
-"""Keyboard teleop events (``pynput``): take over / hand back, success, failure, reset, pause, quit.
+"""Keyboard teleop events (``pynput``): take over / hand back, success, failure, reset, pause, quit, and
+ack (let the policy go on after it asked for help).
 
 The key map comes from ``teleop.keys`` (event -> key). pynput's listener runs in its own thread and
 pushes :class:`KeyEvent` s onto a queue the control loop drains with :meth:`poll` (non-blocking), so a

@@ -3,9 +3,9 @@
 A teleop backend turns its devices into a :class:`HumanCommand` per poll of the teleop node: the twist while the
 human commands, the gripper value and the take-over state when they change, and the task events they pressed.
 :class:`DeviceTeleop` is the SpaceMouse (a button edge toggles the gripper, another toggles the take-over) plus the
-keyboard (take over / hand back, success, failure, reset, pause, quit); the twin's simulated person is
-:class:`robot_rl.sim.harness.human_teleop.SimulatedTeleop`. :func:`make_teleop` is the one place a backend is
-chosen (``ros.teleop``).
+keyboard (take over / hand back, success, failure, reset, pause, quit, and ack: let the policy go on after it asked
+for help); the twin's simulated person is :class:`robot_rl.sim.harness.human_teleop.SimulatedTeleop`.
+:func:`make_teleop` is the one place a backend is chosen (``ros.teleop``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class HumanCommand:
     stamp: float = 0.0  # time.monotonic() of the twist's sample
     gripper: float | None = None  # the gripper value in [-1, 1] when it changed (or is first known)
     intervening: bool | None = None  # the take-over state when it changed
-    events: tuple[str, ...] = ()  # success, failure, reset, pause, quit (take-over changes are ``intervening``)
+    events: tuple[str, ...] = ()  # success, failure, reset, pause, quit, ack (take-overs are ``intervening``)
 
 
 class Teleop(Protocol):

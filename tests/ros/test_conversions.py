@@ -104,3 +104,18 @@ def test_malformed_joint_states_and_actions_name_the_field():
     with pytest.raises(cv.ConversionError) as exc:
         cv.msg_to_bundle(bad)
     assert exc.value.field == "layout.dim"
+
+
+def test_help_state_round_trips_and_an_unknown_level_names_the_field():
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    msg = cv.help_to_msg(True, "weights v0 carry no critics", {"score": float("nan"), "novelty": 1.23456, "version": 7})
+    assert (msg.name, msg.hardware_id, msg.level) == ("actor_node: help", "", DiagnosticStatus.WARN)
+    assert cv.msg_to_help(msg) == (True, "weights v0 carry no critics",
+                                   {"score": "nan", "novelty": "1.235", "version": "7"})
+    ok = cv.help_to_msg(False, "resumed")
+    assert ok.level == DiagnosticStatus.OK and cv.msg_to_help(ok) == (False, "resumed", {})
+    ok.level = DiagnosticStatus.ERROR
+    with pytest.raises(cv.ConversionError) as exc:
+        cv.msg_to_help(ok)
+    assert exc.value.field == "level"

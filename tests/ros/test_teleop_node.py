@@ -5,7 +5,8 @@ pyspacemouse parsing raw HID reports from a fake device at the HID-read boundary
 fake_hid_socket``: no virtual HID device can be made here); the keyboard is pynput listening on a private Xvfb
 display, keys typed by xdotool. Checked on the wire: ``/teleop/twist`` (direction, sign, deadband and scale of the
 HID report), the gripper toggle on ``/teleop/gripper``, take-over / hand-back (SpaceMouse button and keys) on
-``/teleop/events`` and ``/teleop/intervening``, and the keys' task events (success, failure, reset, pause, quit).
+``/teleop/events`` and ``/teleop/intervening``, and the keys' task events (success, failure, reset, pause, quit)
+and the acknowledgement of a help request (ack).
 
 ``sim``: the simulated human in a tiny graph (robot, camera, teleop and actor nodes; 32x32 images, 25-step
 episodes, no learner): it takes over from the untrained policy, the robot executes its commands, the store
@@ -120,13 +121,14 @@ def test_spacemouse_and_keyboard_reach_the_teleop_topics(probe, spawn, display, 
     assert values(intervening) == [False, True, False]
     wait_for(lambda: len(values(events)) >= 2, 10, "the button's take-over and hand-back events")
 
-    # keys (teleop.keys): t takes over, h hands back, the others are task events; x is not mapped
+    # keys (teleop.keys): t takes over, h hands back, a acknowledges a help request, the others are task events; x
+    # is not mapped
     type_keys(display, "t")
     wait_for(lambda: values(intervening)[-1] is True, 10, "the take-over key")
-    type_keys(display, "h", "x", "s", "f", "r", "p", "Escape")
-    wait_for(lambda: len(values(events)) >= 9, 10, "the keys' events")
+    type_keys(display, "h", "x", "s", "f", "r", "p", "a", "Escape")
+    wait_for(lambda: len(values(events)) >= 10, 10, "the keys' events")
     assert values(events) == ["takeover", "handback", "takeover", "handback", "success", "failure", "reset", "pause",
-                              "quit"]
+                              "ack", "quit"]
     assert values(intervening) == [False, True, False, True, False]
     assert node.stop() == 0, node.output()[-3000:]
 

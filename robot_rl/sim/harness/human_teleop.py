@@ -1,11 +1,14 @@
 """The simulated person at the twin as a teleop backend (``ros.teleop=sim``): it mirrors the robot node's world
 from the twin's state vector, watches what the policy proposes, and takes over with the scripted expert when the
 policy drifts or stalls (:class:`~robot_rl.sim.harness.human.SimulatedHuman` decides when and for how long).
-While it intervenes its last command is kept fresh at the teleop rate."""
+While it intervenes its last command is kept fresh at the teleop rate. When the actor asks for help
+(``/actor/help``), the person judges the proposal at once: takes over, or acknowledges (an ``ack`` event) and the
+policy goes on."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,13 +42,15 @@ class SimulatedTeleop:
             self.human.reset(seed)
         return self._hand_back()
 
-    def propose(self, policy_action: np.ndarray) -> HumanCommand:
-        """The policy's proposal for this step: the person keeps watching, or takes (keeps) control."""
+    def propose(self, policy_action: np.ndarray, asked: bool = False) -> HumanCommand:
+        """The policy's proposal for this step: the person keeps watching, or takes (keeps) control. ``asked``: the
+        actor holds still and asks for help; a person who lets it go on says so with the event ``ack``."""
         if not self._have_state:
             return HumanCommand()
-        action = self.human.decide(task_state(self.world, self.cube_half_size), policy_action)
+        action = self.human.decide(task_state(self.world, self.cube_half_size), policy_action, asked=asked)
         if action is None:
-            return self._hand_back()
+            cmd = self._hand_back()
+            return replace(cmd, events=("ack",)) if self.human.acknowledged else cmd
         self.twist = np.asarray(action[:6], dtype=np.float32)
         changed = not self.intervening
         self.intervening = True

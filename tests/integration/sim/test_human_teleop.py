@@ -1,5 +1,6 @@
 """SimulatedTeleop, the twin's person as a teleop backend without ROS: nothing before it sees the world, a
-take-over after a stall (reported once, its twist kept fresh), a hand-back on a new episode."""
+take-over after a stall (reported once, its twist kept fresh), a hand-back on a new episode; asked for help, it
+acknowledges (the event ``ack``) a proposal that is on track and takes over one that is not."""
 
 from __future__ import annotations
 
@@ -37,3 +38,26 @@ def test_takes_over_a_stalled_policy_and_hands_back_on_a_new_episode(cfg):
         assert teleop.poll().twist is None and teleop.new_episode(302).intervening is None
     finally:
         teleop.close()
+
+
+def test_asked_for_help_it_acknowledges_or_takes_over(cfg):
+    cfg = replace(cfg, camera=replace(cfg.camera, width=32, height=32))
+    still = np.array([0, 0, 0, 0, 0, 0, -1], np.float32)
+    with PickPlaceEnv(cfg) as env:
+        env.reset(300)
+        for threshold, answer in ((10.0, "ack"), (1e-3, "takeover")):  # any proposal on track / every one off it
+            teleop = SimulatedTeleop(replace(cfg, human=replace(cfg.human, drift_threshold=threshold)))
+            try:
+                teleop.new_episode(300)
+                teleop.mirror(sim_state_vector(env.world))
+                for _ in range(2):  # not asked: it only watches (drift_patience=3 steps before it would notice)
+                    cmd = teleop.propose(still)
+                    assert cmd.intervening is None and cmd.events == ()
+                cmd = teleop.propose(still, asked=True)
+                if answer == "ack":
+                    assert cmd.events == ("ack",) and cmd.intervening is None and cmd.twist is None
+                    assert teleop.human.acks == 1
+                else:
+                    assert cmd.events == () and cmd.intervening is True and cmd.twist is not None
+            finally:
+                teleop.close()

@@ -7,6 +7,11 @@ the deployment key (``security.key_path``): every command is signed for the robo
 (:mod:`robot_rl_ros.command_auth`), and a weight bundle that is unsigned or signed with another key is refused
 with a warning (the policy keeps its weights). Exits after ``ros.episodes`` episodes.
 
+With ``help.gate`` set (:mod:`robot_rl.actor.help`) the tick scores every step: unsure, it slows down; asking, it
+sends zero-motion commands (the gripper kept) and publishes the request on ``/actor/help``
+(diagnostic_msgs/DiagnosticStatus, latched: WARN with the reason, the score and its parts and the weights version),
+until the person takes over or acknowledges (an ``ack`` on ``/teleop/events``); then OK "resumed".
+
 The tick runs in its own thread (:class:`robot_rl.actor.control_loop.ControlLoop`), not as an executor timer,
 so it starts on time even while the executor converts images; a lock keeps every subscription callback
 between ticks (they never see a half-done tick, and never compete with the policy for the GIL).
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
@@ -30,6 +36,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, Int64, String
 
 from robot_rl.actor.control_loop import KEPT_TICKS, ControlLoop
+from robot_rl.actor.help import HelpStep, make_response
 from robot_rl.actor.observation import ObservationBuffer, ProprioAssembler
 from robot_rl.actor.tick import GraphActor, Phase
 from robot_rl.config import Config
@@ -43,6 +50,7 @@ from robot_rl_ros.conversions import (
     JOINT_NAMES,
     ConversionError,
     action_to_msg,
+    help_to_msg,
     msg_to_image,
     msg_to_joint_state,
     msg_to_pose,
@@ -71,7 +79,8 @@ class ActorNode(Node):
         self.actor = GraphActor(self.policy, SafetyLimits.for_robot(cfg.robot), max_steps=cfg.task.max_steps,
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
-                                reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None)
+                                reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None,
+                                help=make_response(cfg.help, self.policy, seed=cfg.seed))
         self.shape = (cfg.camera.height, cfg.camera.width)
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
@@ -95,6 +104,9 @@ class ActorNode(Node):
         self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
         self.pub_reset = self.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
         self.pub_policy = self.create_publisher(JointState, qos.POLICY_ACTION, qos.SENSOR)
+        self.pub_help = self.create_publisher(DiagnosticStatus, qos.ACTOR_HELP, qos.LATCHED)
+        self.pub_help.publish(help_to_msg(False, "not asking"))
+        self._asking = False
         self.loop = ControlLoop(cfg.task.control_hz, self.on_tick, on_error=self.on_loop_error).start()
         self.get_logger().info(f"actor up: base {cfg.policy.path}, {len(cams)} cameras {self.shape}, "
                                f"{cfg.task.control_hz} Hz, max observation age {cfg.camera.max_age_s} s")
@@ -178,6 +190,7 @@ class ActorNode(Node):
         if self.actor.swap_weights():  # the command is out: a swap now delays nothing
             self.get_logger().info(f"residual weights v{self.policy.version} swapped in",
                                    throttle_duration_sec=5.0)
+        self._publish_help(out.help)
         if out.policy_action is not None:
             self.pub_policy.publish(action_to_msg(out.policy_action, now))
         if out.warn:
@@ -190,6 +203,18 @@ class ActorNode(Node):
                                    f"weights v{self.policy.version} ({s.swaps} swaps)")
         if self.actor.phase is Phase.done:
             self.finished = True
+
+    def _publish_help(self, step: HelpStep | None) -> None:
+        """A new request: WARN with why; the end of one (a take-over, an acknowledgement, a new episode): OK."""
+        if step is not None and step.request:
+            values = {"score": step.score, **step.parts, "version": self.policy.version}
+            self.pub_help.publish(help_to_msg(True, step.reason, values))
+            self.get_logger().warning(f"asking for help (holding still): {step.reason}")
+        asking = self.actor.help.asking
+        if self._asking and not asking:
+            self.pub_help.publish(help_to_msg(False, "resumed"))
+            self.get_logger().info("help request answered: resumed")
+        self._asking = asking
 
     def on_loop_error(self, exc: BaseException) -> None:
         self.get_logger().error(f"control loop stopped: {type(exc).__name__}: {exc}; no more commands")

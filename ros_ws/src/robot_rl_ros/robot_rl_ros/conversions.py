@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import MultiArrayDimension, UInt8MultiArray
@@ -206,3 +207,28 @@ def msg_to_bundle(msg: UInt8MultiArray) -> tuple[int, bytes]:
     if dims[0].size != len(msg.data):
         raise ConversionError("data", f"{len(msg.data)} bytes, layout says {dims[0].size}")
     return version, bytes(msg.data)
+
+
+HELP_NAME = "actor_node: help"
+
+
+def help_to_msg(asking: bool, message: str, values: dict[str, float | int] | None = None) -> DiagnosticStatus:
+    """The actor's help state for ``/actor/help``: WARN while it asks (``message``: why; ``values``: the score,
+    its parts, the weights version), OK otherwise."""
+    level = DiagnosticStatus.WARN if asking else DiagnosticStatus.OK
+    return DiagnosticStatus(level=level, name=HELP_NAME, message=message, hardware_id="",
+                            values=[KeyValue(key=k, value=f"{v:.4g}" if isinstance(v, float) else str(v))
+                                    for k, v in (values or {}).items()])
+
+
+def msg_to_help(msg: DiagnosticStatus) -> tuple[bool, str, dict[str, str]]:
+    """(asking, message, values) from ``/actor/help``; :class:`ConversionError` on an unknown level."""
+    level = _byte(msg.level)
+    if level not in (_byte(DiagnosticStatus.OK), _byte(DiagnosticStatus.WARN)):
+        raise ConversionError("level", f"expected OK (0) or WARN (1), got {level}")
+    return level == _byte(DiagnosticStatus.WARN), msg.message, {kv.key: kv.value for kv in msg.values}
+
+
+def _byte(value: bytes | int) -> int:
+    """DiagnosticStatus levels are ``byte`` fields: bytes of length 1 in rclpy."""
+    return value if isinstance(value, int) else int.from_bytes(value, "little")

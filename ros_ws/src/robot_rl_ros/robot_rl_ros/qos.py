@@ -5,9 +5,9 @@
 - COMMAND (/robot/command): reliable, keep last 1, volatile. Each command is for one observation; a late
   one is useless, a lost one costs a control step, so reliability without a backlog.
 - EVENTS (teleop and task events, reset requests): reliable, keep last 10: a take-over must not be lost.
-- LATCHED (weights, robot status, episode acknowledgements, gripper state): reliable, keep last 1,
-  transient local, so a node that joins late (an actor restarted after the learner published) gets the
-  latest value.
+- LATCHED (weights, robot status, episode acknowledgements, gripper state, the actor's help state): reliable,
+  keep last 1, transient local, so a node that joins late (an actor restarted after the learner published, a
+  teleop node started while the robot asks for help) gets the latest value.
 - SIM_STATE (/sim/state, the twin's full state for the simulated cameras): reliable, keep last 1.
 """
 
@@ -42,4 +42,5 @@ TELEOP_GRIPPER = "/teleop/gripper"  # std_msgs/Float32 in [-1, 1], LATCHED
 TELEOP_INTERVENING = "/teleop/intervening"  # std_msgs/Bool, LATCHED: the human has taken over (False at start)
 TELEOP_EVENTS = "/teleop/events"  # std_msgs/String takeover | handback | success | failure | reset | ..., EVENTS
 POLICY_ACTION = "/actor/policy_action"  # sensor_msgs/JointState (what the policy proposed), SENSOR
+ACTOR_HELP = "/actor/help"  # diagnostic_msgs/DiagnosticStatus, LATCHED: WARN asking (why; score, parts, version) | OK
 WEIGHTS = "/learner/weights"  # std_msgs/UInt8MultiArray (a checksummed bundle, label residual-v<N>), LATCHED
