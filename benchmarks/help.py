@@ -1,7 +1,8 @@
 """The help experiment: does a robot that asks when unsure let the person look away, and learn as well?
 
-Variants (``bench.help.variants``), each the RLIF residual with the simulated human on the learning experiment's
-seed and BC base, every one with the same graded response (``help.*``: slower when unsure, held still when
+Variants (``bench.help.variants``), each the residual with the simulated human on the learning experiment's seed
+and BC base, rewarded by ``buffer.reward_mode`` (default ``both``: -1 before a take-over and +1 on success, since a
+person who looks only when asked does not see every failure), every one with the same graded response (``help.*``: slower when unsure, held still when
 asking): ``always`` (the human watches every step), ``gated_score`` (it looks only when our score asks, or at a
 glance), ``gated_thrifty`` (asked by ThriftyDAgger's gate) and ``gated_random`` (asked at random, same budget).
 
@@ -33,7 +34,6 @@ from benchmarks.report import BenchResult
 from robot_rl.actor.help import make_response
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config.schema import Config
-from robot_rl.data.modes import RewardMode
 from robot_rl.learner.loop import Learner
 from robot_rl.learner.weights import weights_channel
 from robot_rl.sim.env import PickPlaceEnv
@@ -118,7 +118,7 @@ def shadow_evaluate(env: PickPlaceEnv, decide: ShadowDecider, seeds: list[int], 
 
 
 def _variant_config(cfg: Config, variant: str, vdir: Path) -> Config:
-    return _with(cfg, buffer={"path": str(vdir / "replay.zarr"), "reward_mode": RewardMode.rlif},
+    return _with(cfg, buffer={"path": str(vdir / "replay.zarr")},
                  policy={"path": str(vdir / "bc.pt")}, learner={"dir": str(vdir / "learner")},
                  human={"enabled": True, "attention": "always" if variant == "always" else "gated"},
                  help={"gate": GATES[variant]})
@@ -203,7 +203,7 @@ def _pct(x: float | None) -> str:
 def _settings(cfg: Config, variant: str) -> dict:
     out = {"variant": variant, "seed": cfg.seed, "task": cfg.task, "camera": cfg.camera, "expert": cfg.expert,
            "policy": dataclasses.replace(cfg.policy, path=""), "learner": dataclasses.replace(cfg.learner, dir=""),
-           "human": cfg.human, "help": cfg.help, "base": dataclasses.replace(cfg.bench.learning, out_dir=""),
+           "human": cfg.human, "help": cfg.help, "reward": cfg.buffer.reward_mode, "base": dataclasses.replace(cfg.bench.learning, out_dir=""),
            "run": {k: getattr(cfg.bench.help, k) for k in ("env_steps", "eval_every", "eval_episodes", "horizon")}}
     return json.loads(json.dumps(out, default=_plain))
 
