@@ -2,8 +2,8 @@
 
 Variants (``bench.help.variants``), each the residual with the simulated human on the learning experiment's seed
 and BC base, rewarded by ``buffer.reward_mode`` (default ``both``: -1 before a take-over and +1 on success, since a
-person who looks only when asked does not see every failure), every one with the same graded response (``help.*``: slower when unsure, held still when
-asking): ``always`` (the human watches every step), ``gated_score`` (it looks only when our score asks, or at a
+person who looks only when asked does not see every failure), every one with the same graded response
+(``help.*``: slower when unsure, held still when asking): ``always`` (the human watches every step), ``gated_score`` (it looks only when our score asks, or at a
 glance), ``gated_thrifty`` (asked by ThriftyDAgger's gate) and ``gated_random`` (asked at random, same budget).
 
 Figures per evaluation point: the policy's success alone on held-out seeds; the human's attention (steps it
@@ -203,7 +203,8 @@ def _pct(x: float | None) -> str:
 def _settings(cfg: Config, variant: str) -> dict:
     out = {"variant": variant, "seed": cfg.seed, "task": cfg.task, "camera": cfg.camera, "expert": cfg.expert,
            "policy": dataclasses.replace(cfg.policy, path=""), "learner": dataclasses.replace(cfg.learner, dir=""),
-           "human": cfg.human, "help": cfg.help, "reward": cfg.buffer.reward_mode, "base": dataclasses.replace(cfg.bench.learning, out_dir=""),
+           "human": cfg.human, "help": cfg.help, "reward": cfg.buffer.reward_mode,
+           "base": dataclasses.replace(cfg.bench.learning, out_dir=""),
            "run": {k: getattr(cfg.bench.help, k) for k in ("env_steps", "eval_every", "eval_episodes", "horizon")}}
     return json.loads(json.dumps(out, default=_plain))
 
