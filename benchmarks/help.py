@@ -4,7 +4,8 @@ Variants (``bench.help.variants``), each the residual with the simulated human o
 and BC base, rewarded by ``buffer.reward_mode`` (default ``both``: -1 before a take-over and +1 on success, since a
 person who looks only when asked does not see every failure), every one with the same graded response
 (``help.*``: slower when unsure, held still when asking): ``always`` (the human watches every step),
-``gated_score`` (it looks only when our score asks, or at a glance), ``gated_thrifty`` (asked by ThriftyDAgger's gate) and ``gated_random`` (asked at random, same budget).
+``gated_score`` (it looks only when our score asks, or at a glance), ``gated_thrifty`` (asked by ThriftyDAgger's
+gate) and ``gated_random`` (asked at random, same budget).
 
 Figures per evaluation point: the policy's success alone on held-out seeds; the human's attention (steps it
 watched or drove over training steps, since the last point), its take-overs and the requests. Request quality

@@ -110,8 +110,8 @@ class HelpBenchConfig:
     """``robot-rl bench help``: who watches, on the learning experiment's seeds and BC bases (made, or kept, in
     ``base_from``/seed<k>, as ``bench.learning`` makes them). Each variant trains the residual for ``env_steps``
     with the simulated human (rewards: ``buffer.reward_mode``), every variant with the same graded response
-    (``help.*``): ``always`` watches every step; ``gated_*`` looks only when asked (or at a glance), asked by our score, by
-    ThriftyDAgger's gate, or at random at the same budget. Every ``eval_every`` steps the policy runs alone on
+    (``help.*``): ``always`` watches every step; ``gated_*`` looks only when asked (or at a glance), asked by our
+    score, by ThriftyDAgger's gate, or at random at the same budget. Every ``eval_every`` steps the policy runs alone on
     ``eval_episodes`` held-out seeds with its gate scoring in the shadow: a request is *right* when the episode
     then fails or the policy drifts from the expert within ``horizon`` steps (recall: the failed episodes that
     had a request)."""
