@@ -71,6 +71,10 @@ def test_value_overrides_are_typed():
         ("expert.noise_std=-1", "expert.noise_std"),
         ("robot=fr3_real robot.ip=", "robot.ip"),
         ("max_steps", "key=value"),
+        ("help.gate=bogus", "help.gate"),
+        ("help.budget=0.3 help.caution_budget=0.1", "help.caution_budget"),
+        ("human.attention=sometimes", "human.attention"),
+        ("bench.help.variants=[always,never]", "bench.help.variants"),
     ],
 )
 def test_bad_overrides_fail_naming_the_key(override, must_mention):
