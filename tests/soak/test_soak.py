@@ -48,8 +48,12 @@ def run_and_check(tmp_path: Path, overrides: list[str]) -> dict:
     assert r["commands"] > 0 and r["executed"] > 0 and r["episodes_committed"] > 0
     assert r["executed_twice"] == 0, "the robot executed a command twice"
 
+    # Each robot kill waits for an episode with steps to go, but the episode may still succeed just before the
+    # kill lands: then there is nothing to run again, and "behaved" says it had finished. Whether a rerun is seen
+    # at all is luck, so it is not asserted here: tests/ros/test_actor_node.py restarts the robot mid-episode on
+    # purpose and checks the same seed is asked for again.
     robot_kills = [f for f in faults if f["kind"] == "kill_robot"]
-    assert all(f["behaved"] for f in robot_kills) and any(f["rerun"] for f in robot_kills), \
+    assert robot_kills and all(f["behaved"] for f in robot_kills), \
         f"a robot restart mid-episode must make the actor run that episode again: {robot_kills}\n{context}"
     teleop_kills = [f for f in faults if f["kind"] == "kill_teleop"]
     assert all(f["behaved"] is not False for f in teleop_kills) and any(f["behaved"] for f in teleop_kills), \
