@@ -25,7 +25,6 @@ import math
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -110,8 +109,7 @@ class HelpModel(bundles.BundledModule):
               calibration_actions: torch.Tensor, *, budget: float, caution_budget: float) -> HelpModel:
         """From the learner: a copy of its critics, the bank of training features (K, F), and the policy's
         recent steps (features (N, F) with the action the current actor takes there (N, 7)) to calibrate on."""
-        layer = critic.net[0]
-        model = cls(critic.net[0].weight.shape[1] - 7, critic.members, layer.weight.shape[2], len(bank))
+        model = cls(bank.shape[1], critic.members, critic.net[0].weight.shape[2], len(bank))
         model.critic.load_state_dict(critic.state_dict())
         model.feature_mean.copy_(bank.mean(0))
         model.feature_std.copy_(bank.std(0).clamp_min(1e-3))
@@ -141,6 +139,3 @@ def split_bundle(bundle: bundles.Bundle) -> tuple[bundles.Bundle, HelpModel | No
                           extra={})
     return actor, HelpModel.from_bundle(part).eval()
 
-
-def as_tensor(x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)

@@ -184,13 +184,8 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
         if writer is not None:
             writer.abort_episode()
         raise
-    return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps,
-                         intervened_steps=intervened_steps, takeovers=_takeovers(decide), policy_version=version,
+    return EpisodeResult(seed=seed, success=bool(info["success"]), steps=env.steps, intervened_steps=intervened_steps,
+                         takeovers=human.takeovers if human is not None else 0, policy_version=version,
                          seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened,
                          help_requests=requests, held_steps=held,
                          attention_steps=(human.attention_steps - attention_before) if human is not None else 0)
-
-
-def _takeovers(decide: Decide) -> int:
-    human = getattr(decide, "human", None)
-    return human.takeovers if human is not None else 0
