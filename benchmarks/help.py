@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.learning import _kept, _plain, _save, _with, prepare_seed
+from benchmarks.learning import _kept, _plain, _save, _with, prepare_seed, train_episode
 from benchmarks.report import BenchResult
 from robot_rl.actor.help import make_response
 from robot_rl.actor.wiring import load_policy, open_writer
@@ -178,19 +178,13 @@ def run_variant(cfg: Config, variant: str, root: Path, progress=None) -> HelpCur
         next_eval = hb.eval_every
         with open_writer(cfg) as writer:
             while steps < hb.env_steps:
-                r = run_episode(env, cfg.seed * 1_000_000 + episode, decide, writer=writer, source="policy",
-                                policy_version=lambda: policy.version,
-                                between_ticks=lambda: policy.poll_weights(channel))
-                writer.flush()
+                r = train_episode(env, cfg.seed * 1_000_000 + episode, decide, writer, policy, channel, learner)
                 steps, episode = steps + r.steps, episode + 1
                 window["steps"] += r.steps
                 window["attention"] += r.steps if variant == "always" else r.attention_steps
                 window["intervened"] += r.intervened_steps
                 window["requests"] += r.help_requests
                 window["episodes"] += 1
-                learner.ingest()
-                while learner.updates_allowed() > 0:
-                    learner.update_once()
                 if steps >= next_eval or steps >= hb.env_steps:
                     evaluate_point()
                     next_eval += hb.eval_every

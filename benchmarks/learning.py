@@ -203,17 +203,10 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
         next_eval = lb.eval_every
         with open_writer(cfg) as writer:
             while steps < lb.env_steps:
-                r = run_episode(env, cfg.seed * 1_000_000 + episode, decide, writer=writer, source="policy",
-                                policy_version=lambda: policy.version,
-                                between_ticks=lambda: policy.poll_weights(channel))
-                writer.flush()
+                r = train_episode(env, cfg.seed * 1_000_000 + episode, decide, writer, policy, channel, learner)
                 steps, episode = steps + r.steps, episode + 1
                 window.append((r.intervened_steps, r.steps))
-                if learner is not None:
-                    learner.ingest()
-                    while learner.updates_allowed() > 0:
-                        learner.update_once()
-                elif variant == "hg_dagger" and episode % lb.dagger_every == 0:
+                if learner is None and variant == "hg_dagger" and episode % lb.dagger_every == 0:
                     _dagger_update(cfg, policy)
                 if steps >= next_eval or steps >= lb.env_steps:
                     policy.poll_weights(channel)
@@ -233,6 +226,19 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                         progress(curve)
         curve.updates = learner.td3.updates if learner is not None else 0
     return curve
+
+
+def train_episode(env: PickPlaceEnv, seed: int, decide, writer, policy, channel, learner: Learner | None):
+    """One training episode, recorded and committed, then the learner's share of updates (UTD): actor and
+    learner alternate, so runs are reproducible. Returns the episode's result."""
+    r = run_episode(env, seed, decide, writer=writer, source="policy", policy_version=lambda: policy.version,
+                    between_ticks=lambda: policy.poll_weights(channel))
+    writer.flush()
+    if learner is not None:
+        learner.ingest()
+        while learner.updates_allowed() > 0:
+            learner.update_once()
+    return r
 
 
 def _paired_row(group: list[Curve]) -> dict:
