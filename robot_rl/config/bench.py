@@ -41,13 +41,9 @@ class LearningBenchConfig:
     out_dir: str = "runs/bench-learning"
 
     def validate(self, key: str) -> None:
-        bad = [v for v in self.variants if v not in LEARNING_VARIANTS]
-        check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(LEARNING_VARIANTS)}")
-        check(len(self.seeds) > 0, f"{key}.seeds", "needs at least one seed")
-        check(self.demos > 0 and self.env_steps > 0, f"{key}.demos/env_steps", "must be > 0")
+        _check_experiment(self, key, LEARNING_VARIANTS)
+        check(self.demos > 0, f"{key}.demos", "must be > 0")
         check(self.demo_noise >= 0, f"{key}.demo_noise", "must be >= 0")
-        check(0 < self.eval_every <= self.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
-        check(self.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
         check(self.workers >= 1, f"{key}.workers", "must be >= 1")
         check(self.dagger_every > 0 and self.dagger_epochs > 0, f"{key}.dagger_every/dagger_epochs", "must be > 0")
 
@@ -127,13 +123,18 @@ class HelpBenchConfig:
     out_dir: str = "runs/bench-help"
 
     def validate(self, key: str) -> None:
-        bad = [v for v in self.variants if v not in HELP_VARIANTS]
-        check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(HELP_VARIANTS)}")
-        check(len(self.seeds) > 0, f"{key}.seeds", "needs at least one seed")
-        check(self.env_steps > 0, f"{key}.env_steps", "must be > 0")
-        check(0 < self.eval_every <= self.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
-        check(self.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
+        _check_experiment(self, key, HELP_VARIANTS)
         check(self.horizon >= 1, f"{key}.horizon", "must be >= 1")
+
+
+def _check_experiment(cfg: LearningBenchConfig | HelpBenchConfig, key: str, known: tuple[str, ...]) -> None:
+    """What both experiments share: known variants, some seeds, a budget of steps and its evaluations."""
+    bad = [v for v in cfg.variants if v not in known]
+    check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(known)}")
+    check(len(cfg.seeds) > 0, f"{key}.seeds", "needs at least one seed")
+    check(cfg.env_steps > 0, f"{key}.env_steps", "must be > 0")
+    check(0 < cfg.eval_every <= cfg.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
+    check(cfg.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
 
 
 @dataclass
