@@ -7,9 +7,10 @@ SUITES: dict[str, str] = {
     "policy": "benchmarks.policy",
     "learning": "benchmarks.learning",
     "help": "benchmarks.help",
+    "reward": "benchmarks.reward",
     "ros": "benchmarks.ros",
     "soak": "benchmarks.soak",
 }
 # Hours on a CPU (learning) or minutes by design (the fault-injection soak): run on their own
 # (`robot-rl bench learning`, `robot-rl bench soak bench.soak.minutes=30`), never as part of `all`.
-LONG_SUITES = frozenset({"learning", "help", "soak"})
+LONG_SUITES = frozenset({"learning", "help", "reward", "soak"})

@@ -165,22 +165,26 @@ def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
     return cfg
 
 
-def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve], None] | None = None) -> Curve:
-    """One variant on one seed; ``progress`` gets the curve so far after each evaluation."""
+def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve], None] | None = None, *,
+                name: str | None = None, success=None, reward_mode: RewardMode | None = None) -> Curve:
+    """One variant on one seed; ``progress`` gets the curve so far after each evaluation. ``name``: the curve's
+    name and folder (default ``variant``); ``success``: a reward classifier's detector decides success in the
+    training episodes (evaluation stays on the twin's check); ``reward_mode``: instead of the variant's."""
     lb = cfg.bench.learning
-    vdir = root / variant
+    vdir = root / (name or variant)
     shutil.rmtree(vdir, ignore_errors=True)
     vdir.mkdir(parents=True)
     shutil.copytree(cfg.buffer.path, vdir / "replay.zarr")
     shutil.copy(cfg.policy.path, vdir / "bc.pt")
     reward = RewardMode.sparse if variant in ("residual_sparse", "hil_serl") else RewardMode.rlif
+    reward = reward_mode or reward
     learner: dict = {"dir": str(vdir / "learner")}
     if variant == "hil_serl":  # HIL-SERL's recipe: no base, RLPD from demos + take-overs, sparse reward, no BC term
         learner |= {"use_base": False, "residual_scale": 1.0, "demo_bc_weight": 0.0}
     cfg = _with(cfg, buffer={"path": str(vdir / "replay.zarr"), "reward_mode": reward},
                 policy={"path": str(vdir / "bc.pt")}, learner=learner,
                 human={"enabled": variant in ("residual_rlif_human", "hg_dagger", "hil_serl")})
-    curve = Curve(variant, cfg.seed)
+    curve = Curve(name or variant, cfg.seed)
     seeds = eval_seeds(lb.eval_episodes)
     with PickPlaceEnv(cfg) as env:
         policy = load_policy(cfg)
@@ -203,7 +207,8 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
         next_eval = lb.eval_every
         with open_writer(cfg) as writer:
             while steps < lb.env_steps:
-                r = train_episode(env, cfg.seed * 1_000_000 + episode, decide, writer, policy, channel, learner)
+                r = train_episode(env, cfg.seed * 1_000_000 + episode, decide, writer, policy, channel, learner,
+                                  success)
                 steps, episode = steps + r.steps, episode + 1
                 window.append((r.intervened_steps, r.steps))
                 if learner is None and variant == "hg_dagger" and episode % lb.dagger_every == 0:
@@ -218,7 +223,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                     curve.intervention.append(sum(i for i, _ in window) / max(1, sum(n for _, n in window)))
                     window.clear()
                     next_eval += lb.eval_every
-                    print(f"  [{variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
+                    print(f"  [{name or variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
                           f"{curve.intervention[-1]:.0%}, cycle {curve.cycle_steps[-1] or float('nan'):.0f} steps, "
                           f"{curve.wall_s[-1] / 60:.1f} min", flush=True)
                     if progress is not None:
@@ -228,11 +233,13 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
     return curve
 
 
-def train_episode(env: PickPlaceEnv, seed: int, decide, writer, policy, channel, learner: Learner | None):
+def train_episode(env: PickPlaceEnv, seed: int, decide, writer, policy, channel, learner: Learner | None,
+                  success=None):
     """One training episode, recorded and committed, then the learner's share of updates (UTD): actor and
-    learner alternate, so runs are reproducible. Returns the episode's result."""
+    learner alternate, so runs are reproducible. ``success``: a reward classifier's detector decides success
+    (else the twin's check). Returns the episode's result."""
     r = run_episode(env, seed, decide, writer=writer, source="policy", policy_version=lambda: policy.version,
-                    between_ticks=lambda: policy.poll_weights(channel))
+                    between_ticks=lambda: policy.poll_weights(channel), success=success)
     writer.flush()
     if learner is not None:
         learner.ingest()

@@ -25,8 +25,11 @@ def step_row(obs: Observation, *, action: np.ndarray, base_action: np.ndarray = 
              residual_action: np.ndarray = _ZERO, policy_action: np.ndarray | None = None,
              intervened: bool = False, reward: float = 0.0, success: bool = False, terminated: bool = False,
              truncated: bool = False, t_obs: float = 0.0, t_action: float = 0.0,
-             help_score: float | None = None, help_level: int = 0) -> dict[str, np.ndarray]:
-    """One step's row; ``help_score`` given: with the help gate's score and level (the store's optional fields)."""
+             help_score: float | None = None, help_level: int = 0, success_prob: float | None = None,
+             success_detected: bool = False, success_label: int | None = None) -> dict[str, np.ndarray]:
+    """One step's row; ``help_score`` given: with the help gate's score and level; ``success_prob`` or
+    ``success_label`` given: with the reward classifier's fields, which describe this row's frame (the store's
+    optional fields)."""
     row = {
         **obs_fields(obs),
         "action": np.asarray(action, np.float32),
@@ -44,9 +47,14 @@ def step_row(obs: Observation, *, action: np.ndarray, base_action: np.ndarray = 
     if help_score is not None:
         row["help_score"] = np.float32(help_score)
         row["help_level"] = np.int8(help_level)
+    if success_prob is not None or success_label is not None:
+        row["success_prob"] = np.float32(np.nan if success_prob is None else success_prob)
+        row["success_detected"] = np.bool_(success_detected)
+        row["success_label"] = np.int8(-1 if success_label is None else success_label)
     return row
 
 
-def final_row(obs: Observation, t_obs: float) -> dict[str, np.ndarray]:
-    """The episode's closing row: its final observation, nothing executed from it."""
-    return step_row(obs, action=_ZERO, t_obs=t_obs, t_action=t_obs)
+def final_row(obs: Observation, t_obs: float, **frame: object) -> dict[str, np.ndarray]:
+    """The episode's closing row: its final observation, nothing executed from it; ``frame``: the reward fields
+    of that frame (``success_prob``, ``success_detected``, ``success_label``)."""
+    return step_row(obs, action=_ZERO, t_obs=t_obs, t_action=t_obs, **frame)  # type: ignore[arg-type]

@@ -13,9 +13,12 @@ from robot_rl.policies.device import resolve_device
 from robot_rl.spec import JOINTS_DIM, STATE_DIM
 
 
-def row_schema(cfg: Config) -> RowSchema:
+def row_schema(cfg: Config, reward: bool = False) -> RowSchema:
+    """The rows this config records; with the reward classifier's fields when it runs, when the person's keys
+    label the frames, or when ``reward`` (labelled frames for it)."""
+    reward = reward or cfg.reward.source == "classifier" or cfg.reward.labels == "keys"
     return RowSchema.from_camera_config(cfg.camera, state_dim=STATE_DIM, joints_dim=JOINTS_DIM,
-                                        help=cfg.help.gate != "off")
+                                        help=cfg.help.gate != "off", reward=reward)
 
 
 def open_writer(cfg: Config) -> EpisodeWriter:

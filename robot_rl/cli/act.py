@@ -15,6 +15,7 @@ import argparse
 import contextlib
 
 from robot_rl.actor.help import make_response
+from robot_rl.actor.success import detector_for
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config import Config
 from robot_rl.learner.weights import weights_channel
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     policy, channel = load_policy(cfg), weights_channel(cfg)
+    success = detector_for(cfg)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer, contextlib.ExitStack() as stack:
         human = (SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits), seed=cfg.seed)
                  if cfg.human.enabled else None)
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
         successes = 0
         for i in range(cfg.act.episodes):
             r = run_episode(env, cfg.act.seed + i, decide, writer=writer, source="policy",
-                            policy_version=lambda: policy.version, between_ticks=lambda: policy.poll_weights(channel))
+                            policy_version=lambda: policy.version, between_ticks=lambda: policy.poll_weights(channel),
+                            success=success)
             successes += r.success
             print(f"episode {i + 1:>4}/{cfg.act.episodes}  {'success' if r.success else 'failure'} in {r.steps:>3} "
                   f"steps  interventions {r.intervention_rate:4.0%}  help requests {r.help_requests}  "

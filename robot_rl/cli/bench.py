@@ -8,9 +8,11 @@ ros (camera capture -> command latency and control-period jitter, ROS 2 graph vs
 learning (the learning experiment: BC, residual variants, HG-DAgger, HIL-SERL on the same seeds; hours on a CPU,
 see bench.learning.*), help (who watches: always, or only when the robot asks, asked by our help score,
 ThriftyDAgger's gate or at random; success, human attention, recall and precision of the requests; see
-bench.help.*), soak (the fault-injection soak of the sim graph over ROS 2: kills, pauses, delayed and
-dropped frames, a full disk; `robot-rl bench soak bench.soak.minutes=30`, see bench.soak.*; exits 1 when a
-property failed), all (every suite but learning, help and soak).
+bench.help.*), reward (the reward classifier against the twin's truth: false positives, recall, accuracy,
+detection delay on held-out seeds, training time, and learning with its success against the twin's; see
+bench.reward.*; exits 1 when a target is missed), soak (the fault-injection soak of the sim graph over ROS 2:
+kills, pauses, delayed and dropped frames, a full disk; `robot-rl bench soak bench.soak.minutes=30`, see
+bench.soak.*; exits 1 when a property failed), all (every suite but learning, help, reward and soak).
 """
 
 from __future__ import annotations

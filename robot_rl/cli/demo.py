@@ -35,6 +35,7 @@ import numpy as np
 
 from robot_rl.actor.help import make_response
 from robot_rl.actor.policy import ResidualPolicy
+from robot_rl.actor.success import detector_for
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.cli.train_bc import train_and_save
 from robot_rl.cli.up import ros_missing, run_graph
@@ -104,6 +105,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
     pace = LearnerPace(Path(cfg.learner.dir), d.pace_timeout_s) if d.pace_learner else None
     human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits), seed=cfg.seed)
     decide = ResidualDecider(env, policy, human, explore=True, help=make_response(cfg.help, policy, cfg.seed))
+    success = detector_for(cfg)
     online: list[EpisodeResult] = []
     before = summarize(cfg.buffer.path).n_episodes
     try:
@@ -112,7 +114,7 @@ def _online_in_process(args: argparse.Namespace, cfg: Config, out: Path, path_ov
             for i in range(d.episodes):
                 r = run_episode(env, d.seed + i, decide, writer=writer, source="policy",
                                 policy_version=lambda: policy.version,
-                                between_ticks=lambda: policy.poll_weights(channel))
+                                between_ticks=lambda: policy.poll_weights(channel), success=success)
                 online.append(r)
                 progress = None
                 if pace is not None:  # the episode committed, then the learner's budget for it trained

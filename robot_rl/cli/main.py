@@ -26,6 +26,7 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("run the main job in simulation (the whole loop, no hardware)", "robot_rl.cli.demo"),
     "collect": Command("record demonstrations into the replay store", "robot_rl.cli.collect"),
     "train-bc": Command("train the behaviour-cloning base policy", "robot_rl.cli.train_bc"),
+    "reward": Command("the reward classifier: collect labelled frames, train it, check it", "robot_rl.cli.reward"),
     "learn": Command("run the asynchronous residual learner", "robot_rl.cli.learn"),
     "act": Command("run the actor: BC base + residual, recording to the store", "robot_rl.cli.act"),
     "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up"),

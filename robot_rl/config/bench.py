@@ -9,6 +9,7 @@ from robot_rl.config.checks import check
 
 LEARNING_VARIANTS = ("bc", "residual_sparse", "residual_rlif_human", "hg_dagger", "hil_serl")
 HELP_VARIANTS = ("always", "gated_score", "gated_thrifty", "gated_random")
+REWARD_VARIANTS = ("ground_truth", "classifier")
 
 
 @dataclass
@@ -127,7 +128,8 @@ class HelpBenchConfig:
         check(self.horizon >= 1, f"{key}.horizon", "must be >= 1")
 
 
-def _check_experiment(cfg: LearningBenchConfig | HelpBenchConfig, key: str, known: tuple[str, ...]) -> None:
+def _check_experiment(cfg: LearningBenchConfig | HelpBenchConfig | RewardBenchConfig, key: str,
+                      known: tuple[str, ...]) -> None:
     """What both experiments share: known variants, some seeds, a budget of steps and its evaluations."""
     bad = [v for v in cfg.variants if v not in known]
     check(not bad, f"{key}.variants", f"unknown {bad}; known: {list(known)}")
@@ -135,6 +137,40 @@ def _check_experiment(cfg: LearningBenchConfig | HelpBenchConfig, key: str, know
     check(cfg.env_steps > 0, f"{key}.env_steps", "must be > 0")
     check(0 < cfg.eval_every <= cfg.env_steps, f"{key}.eval_every", "must be in (0, env_steps]")
     check(cfg.eval_episodes > 0, f"{key}.eval_episodes", "must be > 0")
+
+
+@dataclass
+class RewardBenchConfig:
+    """``robot-rl bench reward``: the reward classifier against the twin's ground truth.
+
+    It collects ``train_minutes`` of labelled robot time (``reward.collect.*``, from ``reward.collect.seed``) and
+    trains on it (``reward.train.*``), timed; then scores it on ``test_minutes`` from the held-out seeds at
+    ``test_seed``: per frame (false positives, recall, accuracy at the calibrated threshold) and per episode as
+    the actor uses it (``reward.consecutive`` frames in a row: episodes ending on a false success, detection
+    delay). Then, unless ``learning`` is false, the learning experiment's residual with the simulated human on
+    ``seeds`` (bases made or kept in ``base_from``/seed<k>) for ``env_steps``, once with the twin's success
+    and once with the classifier's (``variants``), rewarded by ``reward_mode``, evaluated on the ground truth
+    every ``eval_every`` steps on ``eval_episodes`` held-out seeds."""
+
+    train_minutes: float = 10.0
+    test_minutes: float = 5.0
+    test_seed: int = 90_000
+    learning: bool = True
+    seeds: list[int] = field(default_factory=lambda: [0])
+    variants: list[str] = field(default_factory=lambda: list(REWARD_VARIANTS))
+    env_steps: int = 10_000
+    eval_every: int = 2_500
+    eval_episodes: int = 50
+    reward_mode: str = "both"
+    base_from: str = "runs/bench-learning"
+    resume: bool = True
+    out_dir: str = "runs/bench-reward"
+
+    def validate(self, key: str) -> None:
+        check(self.train_minutes > 0 and self.test_minutes > 0, f"{key}.train_minutes/test_minutes", "must be > 0")
+        check(self.reward_mode in ("rlif", "sparse", "both"), f"{key}.reward_mode",
+              f"must be rlif, sparse or both; got {self.reward_mode!r}")
+        _check_experiment(self, key, REWARD_VARIANTS)
 
 
 @dataclass
@@ -147,6 +183,7 @@ class BenchConfig:
     learning: LearningBenchConfig = field(default_factory=LearningBenchConfig)
     help: HelpBenchConfig = field(default_factory=HelpBenchConfig)
     soak: SoakBenchConfig = field(default_factory=SoakBenchConfig)
+    reward: RewardBenchConfig = field(default_factory=RewardBenchConfig)
 
     def validate(self, key: str) -> None:
         check(self.steps > 0, f"{key}.steps", "must be > 0")
@@ -154,6 +191,7 @@ class BenchConfig:
         self.learning.validate(f"{key}.learning")
         self.help.validate(f"{key}.help")
         self.soak.validate(f"{key}.soak")
+        self.reward.validate(f"{key}.reward")
 
 
 @dataclass

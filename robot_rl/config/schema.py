@@ -1,6 +1,7 @@
 """The root :class:`Config`, assembled from the groups, each in the module of its owner: ``devices`` (robot,
 cameras, teleop, calibration, the deployment key), ``task`` (the task, the expert, the simulated human),
-``commands`` (demo, collect, act), ``learning`` (store, BC base, learner), ``bench`` and ``ros``. Every group's
+``commands`` (demo, collect, act), ``learning`` (store, BC base, learner), ``help``, ``reward`` (the success
+classifier), ``bench`` and ``ros``. Every group's
 names are importable from here too.
 
 Hydra validates types and keys against these when composing; ``validate()`` then checks the
@@ -15,11 +16,13 @@ from typing import Any
 from robot_rl.config.bench import (  # noqa: F401 - re-exported: the one import path for every group
     HELP_VARIANTS,
     LEARNING_VARIANTS,
+    REWARD_VARIANTS,
     SOAK_FAULTS,
     BenchConfig,
     BufferBenchConfig,
     HelpBenchConfig,
     LearningBenchConfig,
+    RewardBenchConfig,
     SoakBenchConfig,
 )
 from robot_rl.config.checks import (  # noqa: F401 - re-exported: the one import path for every group
@@ -52,6 +55,13 @@ from robot_rl.config.learning import (
     LearnerConfig,
     PolicyConfig,
 )
+from robot_rl.config.reward import (  # noqa: F401 - re-exported
+    LABEL_MODES,
+    REWARD_SOURCES,
+    RewardCollectConfig,
+    RewardConfig,
+    RewardTrainConfig,
+)
 from robot_rl.config.ros import RosConfig
 from robot_rl.config.task import (
     ExpertConfig,
@@ -80,6 +90,7 @@ class Config:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     human: HumanConfig = field(default_factory=HumanConfig)
     help: HelpConfig = field(default_factory=HelpConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ros: RosConfig = field(default_factory=RosConfig)

@@ -139,12 +139,12 @@ class ReplayStore:
                        compression: str = "lz4", compression_level: int = 5, on_crash: str = "discard",
                        fsync: bool = False) -> ReplayStore:
         """The recorder's entry point: append to the store at ``path`` (which must have ``schema``, the optional
-        help fields aside: a store keeps its own) or create it."""
+        help and reward fields aside: a store keeps its own) or create it."""
         if not store_exists(path):
             return cls.create(path, schema, chunk_len=chunk_len, compression=compression,
                               compression_level=compression_level, fsync=fsync)
         self = cls.open(path, "a", on_crash=on_crash, fsync=fsync)
-        if self.schema != schema and not self.schema.same_but_help(schema):
+        if self.schema != schema and not self.schema.same_but_optional(schema):
             self.close()
             raise StoreError(f"{path} holds rows of {self.schema}, not the requested {schema}")
         return self

@@ -22,6 +22,11 @@ key                         per-row shape    dtype      meaning
 ``t_action``                ``()``           float64    monotonic time the action was sent (s)
 ``help_score``              ``()``           float32    the help gate's score (>= 1 asked; NaN: not judged)
 ``help_level``              ``()``           int8       the gate's verdict: 0 normal, 1 caution (slower), 2 ask
+``success_prob``            ``()``           float32    the reward classifier's P(success) on this row's frame
+                                                        (NaN: not judged: a stale or missing frame)
+``success_detected``        ``()``           bool       the classifier's streak of frames reached success here
+``success_label``           ``()``           int8       what this row's frame shows: 1 success, 0 not (yet),
+                                                        -1 unlabelled (the twin's check, or the person's keys)
 ==========================  ===============  =========  =================================================
 
 Row ``t`` describes the transition from its observation to the observation of row ``t + 1``:
@@ -34,7 +39,9 @@ feature caches, have no joint positions. Replay in joint space needs them (``rob
 
 ``help_score`` and ``help_level`` are optional both ways (``help=True`` adds them): a row without them gets NaN
 and 0 (demonstrations, the human alone), and a store without them (written before they existed) takes rows that
-have them, without them, so an older store can still be appended to.
+have them, without them, so an older store can still be appended to. The reward fields (``reward=True``) are
+optional the same way (defaults NaN, False, -1). Unlike ``success`` (of the step *to* the next row), they describe
+the row's own frame, which is what the classifier sees and learns from.
 """
 
 from __future__ import annotations
@@ -55,7 +62,10 @@ JOINTS_KEY = f"obs/{JOINTS}"
 ACTION_KEYS = ("action", "base_action", "residual_action", "policy_action")
 FLAG_KEYS = ("intervened", "success", "terminated", "truncated")
 TIME_KEYS = ("t_obs", "t_action")
-OPTIONAL = {"help_score": np.float32("nan"), "help_level": np.int8(0)}  # filled in when absent, dropped when unknown
+HELP_KEYS = ("help_score", "help_level")
+REWARD_KEYS = ("success_prob", "success_detected", "success_label")
+OPTIONAL = {"help_score": np.float32("nan"), "help_level": np.int8(0),  # filled in when absent, dropped when unknown
+            "success_prob": np.float32("nan"), "success_detected": np.bool_(False), "success_label": np.int8(-1)}
 _FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
@@ -115,6 +125,7 @@ class RowSchema:
     action_dim: int = 7
     joints_dim: int = 0
     help: bool = False
+    reward: bool = False  # the reward classifier's fields (success_prob, success_detected, success_label)
     fields: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +149,9 @@ class RowSchema:
         specs += [FieldSpec(k, (), np.dtype(np.float64), True) for k in TIME_KEYS]
         if self.help:
             specs += [FieldSpec("help_score", (), f32, False), FieldSpec("help_level", (), np.dtype(np.int8), False)]
+        if self.reward:
+            specs += [FieldSpec("success_prob", (), f32, False), FieldSpec("success_detected", (), b, False),
+                      FieldSpec("success_label", (), np.dtype(np.int8), False)]
         object.__setattr__(self, "fields", {s.key: s for s in sorted(specs, key=lambda s: s.key)})
 
     @property
@@ -196,9 +210,11 @@ class RowSchema:
                 out[k] = default
         return out
 
-    def same_but_help(self, other: RowSchema) -> bool:
-        """Equal but for the optional help fields (a store written before them takes this schema's rows)."""
-        return self.to_json() | {"help": False} == other.to_json() | {"help": False}
+    def same_but_optional(self, other: RowSchema) -> bool:
+        """Equal but for the optional help and reward fields (a store written before them takes this schema's
+        rows)."""
+        plain = {"help": False, "reward": False}
+        return self.to_json() | plain == other.to_json() | plain
 
     def validate_columns(self, cols: Mapping[str, np.ndarray]) -> int:
         """Check a block of rows ``{key: (T, *shape)}`` (as imported or written in bulk); returns T."""
@@ -232,17 +248,20 @@ class RowSchema:
             out["joints_dim"] = self.joints_dim
         if self.help:
             out["help"] = True
+        if self.reward:
+            out["reward"] = True
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RowSchema:
         return cls(cameras=tuple(data["cameras"]), image_hw=tuple(data["image_hw"]),  # type: ignore[arg-type]
                    state_dim=int(data["state_dim"]), action_dim=int(data["action_dim"]),
-                   joints_dim=int(data.get("joints_dim", 0)), help=bool(data.get("help", False)))
+                   joints_dim=int(data.get("joints_dim", 0)), help=bool(data.get("help", False)),
+                   reward=bool(data.get("reward", False)))
 
     @classmethod
     def from_camera_config(cls, camera: Any, state_dim: int, action_dim: int = ACTION_DIM,
-                           joints_dim: int = 0, help: bool = False) -> RowSchema:
+                           joints_dim: int = 0, help: bool = False, reward: bool = False) -> RowSchema:
         """From a :class:`~robot_rl.config.schema.CameraConfig` (names, height, width)."""
         return cls(cameras=tuple(camera.names), image_hw=(camera.height, camera.width),
-                   state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim, help=help)
+                   state_dim=state_dim, action_dim=action_dim, joints_dim=joints_dim, help=help, reward=reward)

@@ -14,6 +14,7 @@ from robot_rl.actor.arbitration import arbitrate
 from robot_rl.actor.help import HelpLevel, HelpResponse
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.rows import final_row, step_row
+from robot_rl.actor.success import SuccessDetector, SuccessJudgement
 from robot_rl.data.recorder import EpisodeWriter
 from robot_rl.sim.env import PickPlaceEnv
 from robot_rl.sim.expert import ScriptedExpert
@@ -57,6 +58,7 @@ class EpisodeResult:
     help_requests: int = 0  # help requests the gate made
     held_steps: int = 0  # steps the arm held still, asking
     attention_steps: int = 0  # steps the (simulated) human watched or drove
+    true_success: bool | None = None  # the twin's own check, where a reward classifier decided ``success``
 
     @property
     def intervention_rate(self) -> float:
@@ -140,12 +142,23 @@ class ResidualDecider:
 def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: EpisodeWriter | None = None,
                 source: str = "policy", policy_version: Callable[[], int] = lambda: -1,
                 between_ticks: Callable[[], object] | None = None, frames: list[np.ndarray] | None = None,
-                ) -> EpisodeResult:
+                success: SuccessDetector | None = None) -> EpisodeResult:
     """One episode from ``env.reset(seed)`` to termination or truncation. ``frames``, when given,
-    collects the camera images side by side, (H, W * cameras, 3) uint8 per step, for a video."""
+    collects the camera images side by side, (H, W * cameras, 3) uint8 per step, for a video.
+
+    ``success``: the reward classifier decides success (as on a real arm) instead of the twin's check: the episode
+    ends when it detects one, or on the twin's failure, or at ``task.max_steps``; reward and ``success`` follow it.
+    Each row then records the classifier's judgement of its own frame and, as ``success_label``, the twin's truth
+    about that frame, so its errors can be counted afterwards."""
     start = time.perf_counter()
     obs, _ = env.reset(seed)
     decide.reset(seed)
+    judged: SuccessJudgement | None = None
+    label = 0
+    if success is not None:
+        success.reset()
+        judged = success.judge(obs, env.world.time)
+    true_success = False
     cams = [k for k in obs if k.startswith("images/")]
     if frames is not None:
         frames.append(np.concatenate([obs[c] for c in cams], axis=1))
@@ -163,6 +176,16 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
             t_obs = env.world.time
             d = decide(obs)
             next_obs, reward, terminated, truncated, info = env.step(d.action)
+            true_success |= bool(info["success"])
+            frame: dict = {}
+            if success is not None:
+                assert judged is not None
+                frame = {"success_prob": judged.prob, "success_detected": judged.detected, "success_label": label}
+                judged, label = success.judge(next_obs, env.world.time), int(info["success"])
+                info = {**info, "success": judged.detected}
+                reward = float(judged.detected)
+                terminated = judged.detected or bool(info["failed"])
+                truncated = not terminated and env.steps >= env.cfg.task.max_steps
             done = terminated or truncated
             intervened_steps += int(d.intervened)
             intervened = d.intervened
@@ -173,12 +196,15 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
                                     residual_action=d.residual_action, policy_action=d.policy_action,
                                     intervened=d.intervened, reward=reward, success=info["success"],
                                     terminated=terminated, truncated=truncated, t_obs=t_obs,
-                                    t_action=env.world.time, help_score=d.help_score, help_level=d.help_level))
+                                    t_action=env.world.time, help_score=d.help_score, help_level=d.help_level,
+                                    **frame))
             obs = next_obs
             if frames is not None:
                 frames.append(np.concatenate([obs[c] for c in cams], axis=1))
         if writer is not None:
-            writer.put(final_row(obs, env.world.time))
+            last = ({} if judged is None else
+                    {"success_prob": judged.prob, "success_detected": judged.detected, "success_label": label})
+            writer.put(final_row(obs, env.world.time, **last))
             writer.end_episode(success=bool(info["success"]))
     except BaseException:
         if writer is not None:
@@ -188,4 +214,5 @@ def run_episode(env: PickPlaceEnv, seed: int, decide: Decide, *, writer: Episode
                          takeovers=human.takeovers if human is not None else 0, policy_version=version,
                          seconds=time.perf_counter() - start, human_finished=bool(info["success"]) and intervened,
                          help_requests=requests, held_steps=held,
-                         attention_steps=(human.attention_steps - attention_before) if human is not None else 0)
+                         attention_steps=(human.attention_steps - attention_before) if human is not None else 0,
+                         true_success=true_success if success is not None else None)

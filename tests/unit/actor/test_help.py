@@ -119,7 +119,7 @@ def test_help_fields_are_optional_both_ways():
     dropped = without.validate({**row, "help_score": np.float32(2.0), "help_level": np.int8(2)})
     assert "help_score" not in dropped
     assert with_help.validate({**row, "help_score": np.float32("nan"), "help_level": 2})["help_level"] == 2
-    assert without.same_but_help(with_help) and RowSchema.from_json(with_help.to_json()) == with_help
+    assert without.same_but_optional(with_help) and RowSchema.from_json(with_help.to_json()) == with_help
     assert "help" not in without.to_json(), "stores written before the help fields keep their exact attributes"
 
 
