@@ -12,6 +12,13 @@ human command while intervening -> publish nothing); (4) the help gate grades th
 takes over or acknowledges); (5) clip and return the command; (6) between ticks, swap in newer residual weights.
 Rows are the same as the in-process sim's (:mod:`robot_rl.actor.rows`).
 
+Success comes from the person's success key, the twin's task check (:meth:`GraphActor.on_task_event`) or, with
+``success`` (``reward.source=classifier``), the reward classifier judging every observation acted on
+(:mod:`robot_rl.actor.success`): the twin's own success is then ignored, the person's success and failure keys
+still win, and every row records the classifier's judgement of its frame. With ``label_keys``
+(``reward.labels=keys``) the person's keys label the frames instead of ending the episode: ``success`` marks the
+frames from then on as successes, ``not_yet`` as not, ``failure`` marks and ends the episode.
+
 Two disturbances end the episode in progress without ending the actor: the robot acknowledges a reset it was
 not asked for mid-episode (a restarted robot node announces seed -1; the world the rows describe jumped), so the
 episode is discarded and run again; and the store fails (a full disk): with ``reopen_writer`` the actor holds
@@ -34,6 +41,7 @@ from robot_rl.actor.help import HelpResponse, HelpStep
 from robot_rl.actor.observation import ObservationBuffer, StaleObservation
 from robot_rl.actor.policy import ResidualPolicy
 from robot_rl.actor.rows import final_row, step_row
+from robot_rl.actor.success import SuccessDetector, SuccessJudgement
 from robot_rl.control.safety import SafetyLimits
 from robot_rl.data.errors import StoreError, WriterError
 from robot_rl.data.recorder import EpisodeWriter
@@ -77,6 +85,7 @@ class ActorStats:
     interrupted: int = 0  # episodes discarded because the robot reset under them
     store_failures: int = 0
     help_requests: int = 0
+    detected: int = 0  # episodes the reward classifier ended on a success
     held_for_help: int = 0  # ticks the arm held still waiting for the person
     last_stale: str = ""
     episode_versions: list[int] = field(default_factory=list)
@@ -93,8 +102,12 @@ class GraphActor:
                  writer: EpisodeWriter | None = None, weights: WeightsSubscriber | None = None,
                  episodes: int = 0, seed: int = 0, lockstep: bool = True,
                  reopen_writer: Callable[[], EpisodeWriter] | None = None,
-                 help: HelpResponse | None = None) -> None:
+                 help: HelpResponse | None = None, success: SuccessDetector | None = None,
+                 label_keys: bool = False) -> None:
         self.policy, self.limits, self.writer, self.weights = policy, limits, writer, weights
+        self.success, self.label_keys = success, label_keys
+        self._label = 0  # label_keys: what the person says the frames show now (1 success, 0 not yet)
+        self._judged: SuccessJudgement | None = None
         self.help = help if help is not None else HelpResponse()
         self._gripper = -1.0  # the last executed gripper command: a hold for help keeps it
         self.reopen_writer = reopen_writer
@@ -117,7 +130,11 @@ class GraphActor:
 
     # ------------------------------------------------------------------ inputs from subscriptions
     def on_event(self, event: str) -> None:
-        """takeover, handback, success, failure, reset, pause, quit (teleop) or success / failure (task)."""
+        """takeover, handback, success, failure, reset, pause, quit, ack, not_yet: the person's keys."""
+        if self.label_keys and event in ("success", "not_yet", "failure"):
+            self._label = int(event == "success")  # labels, not the end of the episode (failure still ends it)
+            if event != "failure":
+                return
         if event == "takeover":
             self.intervening = True
         elif event == "handback":
@@ -127,6 +144,14 @@ class GraphActor:
         elif event == "ack":
             self.help.acknowledge()
         elif event in ("success", "failure", "reset", "quit"):
+            self._events.add(event)
+
+    def on_task_event(self, event: str) -> None:
+        """The twin's own task check (success / failure). Its success is ignored where the classifier or the
+        person's labels decide, as on a real arm that has no such check."""
+        if event == "success" and (self.success is not None or self.label_keys):
+            return
+        if event in ("success", "failure"):
             self._events.add(event)
 
     def on_reset_done(self, seed: int, now: float) -> None:
@@ -202,6 +227,9 @@ class GraphActor:
         """The per-episode state, back to an episode's start (events and a take-over do not carry over)."""
         self._pending, self._steps, self._success = None, 0, False
         self._events.clear()
+        self._label, self._judged = 0, None
+        if self.success is not None:
+            self.success.reset()
         self.intervening = False
         self.help.reset()
         self._gripper = -1.0
@@ -239,6 +267,8 @@ class GraphActor:
             self.stats.stale += 1
             self.stats.last_stale = str(exc)
             return TickOutput(reason=f"stale observation, no command: {exc}", warn=True)
+        if self.success is not None:
+            self._judged = self.success.judge(obs, t_obs, now)
         if self._pending is not None and self._close_step(obs, t_obs, now):
             self._reset_sent = now
             return TickOutput(reset_seed=None if self.phase is Phase.done else self.seed, reason="episode over")
@@ -259,7 +289,8 @@ class GraphActor:
         self._pending = _Pending(obs, step_row(obs, action=executed, base_action=out.base_action,
                                                residual_action=out.residual_action, policy_action=out.action,
                                                intervened=intervened, t_obs=t_obs, t_action=now,
-                                               help_score=recorded, help_level=int(verdict.level)))
+                                               help_score=recorded, help_level=int(verdict.level),
+                                               **self._frame_fields()))
         self._steps += 1
         self.stats.commands += 1
         self.stats.intervened_steps += int(intervened)
@@ -269,10 +300,26 @@ class GraphActor:
         reason = f"holding for help: {verdict.reason}" if verdict.asking else "acted"
         return TickOutput(command=executed, t_obs=t_obs, policy_action=out.action, reason=reason, help=verdict)
 
+    def _frame_fields(self) -> dict:
+        """The reward fields of the frame just assembled (none when neither the classifier nor the keys run)."""
+        if self.success is None and not self.label_keys:
+            return {}
+        j = self._judged
+        return {"success_prob": j.prob if j is not None else float("nan"),
+                "success_detected": j is not None and j.detected,
+                "success_label": self._label if self.label_keys else -1}
+
     def _close_step(self, obs: Mapping[str, np.ndarray], t_obs: float, now: float) -> bool:
-        """Write the previous step's row with its outcome; True when that ended the episode."""
-        success = "success" in self._events
-        terminated = success or "failure" in self._events
+        """Write the previous step's row with its outcome; True when that ended the episode. The person's keys
+        win over the classifier: a failure key is a failure whatever it sees."""
+        failure, j = "failure" in self._events, self._judged
+        detected = j is not None and j.detected and not failure
+        success = "success" in self._events or detected
+        if detected and j is not None and "success" not in self._events:
+            self.stats.detected += 1
+            log.info("the reward classifier sees a success (P=%.3f, %d frames in a row): episode over",
+                     j.prob, j.streak)
+        terminated = success or failure
         truncated = not terminated and (self._steps >= self.max_steps or "reset" in self._events)
         assert self._pending is not None
         row = self._pending.row
@@ -295,7 +342,7 @@ class GraphActor:
             if aborted or final_obs is None:
                 self.writer.abort_episode()
             else:
-                self.writer.put(final_row(final_obs, t_obs))
+                self.writer.put(final_row(final_obs, t_obs, **self._frame_fields()))
                 self.writer.end_episode(success=self._success)
         if not aborted:
             self.stats.episodes += 1

@@ -18,6 +18,7 @@ reward.consecutive new frames in a row; the person's success / failure keys stil
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -39,7 +40,7 @@ def _collect(cfg: Config) -> int:
 
     if cfg.robot.backend.value != "mujoco":
         print("robot-rl reward collect: on hardware the person labels the frames: run the graph with "
-              "reward.labels=keys (robot-rl up <experiment> reward.labels=keys buffer.path=...)")
+              "reward.labels=keys (robot-rl up <experiment> reward.labels=keys buffer.path=...)", file=sys.stderr)
         return 2
     frames = round(cfg.reward.collect.minutes * 60 * cfg.task.control_hz)
     with PickPlaceEnv(cfg) as env, EpisodeWriter.from_config(cfg.buffer, row_schema(cfg, reward=True),
@@ -61,7 +62,7 @@ def _train(cfg: Config, data: list[str]) -> int:
         start = time.perf_counter()
         net, h = train_classifier(cfg, frames)
     except ValueError as exc:
-        print(f"robot-rl reward train: {exc}")
+        print(f"robot-rl reward train: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     bundles.save(net.to_bundle(extra={"frames": len(frames), "positives": h.positives, "val_fpr": h.val_fpr,
@@ -81,13 +82,17 @@ def _check(cfg: Config, data: list[str] | None) -> int:
     try:
         det = SuccessDetector.from_config(cfg)
     except BundleError as exc:
-        print(f"robot-rl reward check: {exc}")
+        print(f"robot-rl reward check: {exc}", file=sys.stderr)
         return 2
     print(f"{cfg.reward.path} fits this config: cameras {det.net.cameras}, {det.net.image_hw[0]}x"
           f"{det.net.image_hw[1]}, task {det.net.task}; threshold {det.threshold:.3f}, "
           f"{det.consecutive} frames in a row")
     if data:
-        frames = load_frames(data, cfg.camera.names)
+        try:
+            frames = load_frames(data, cfg.camera.names)
+        except ValueError as exc:
+            print(f"robot-rl reward check: {exc}", file=sys.stderr)
+            return 2
         hit = predict(det.net, frames) >= det.threshold
         neg, pos = ~frames.label, frames.label
         print(f"{len(frames)} frames: false positives {hit[neg].mean() if neg.any() else 0:.2%}, recall "

@@ -211,8 +211,9 @@ class CalibrationConfig:
         check(self.max_age_days > 0, f"{key}.max_age_days", "must be > 0")
 
 
-# ack: the person saw the robot's help request (/actor/help) and lets the policy go on (robot_rl.actor.help)
-TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit", "ack")
+# ack: the person saw the robot's help request (/actor/help) and lets the policy go on (robot_rl.actor.help);
+# not_yet: with reward.labels=keys, the frames from now on are not (or no longer) a success
+TELEOP_EVENTS = ("takeover", "handback", "success", "failure", "reset", "pause", "quit", "ack", "not_yet")
 
 
 @dataclass
@@ -250,12 +251,13 @@ class SpaceMouseConfig:
 @dataclass
 class TeleopConfig:
     """Human input: the SpaceMouse and the keyboard's key map (event -> key: a character or a pynput
-    ``Key`` name such as ``space``, ``esc``, ``f1``). ``ack`` answers a help request: the policy goes on."""
+    ``Key`` name such as ``space``, ``esc``, ``f1``). ``ack`` answers a help request: the policy goes on;
+    ``not_yet`` labels the frames from now on as no success (``reward.labels=keys``)."""
 
     spacemouse: SpaceMouseConfig = field(default_factory=SpaceMouseConfig)
     keys: dict[str, str] = field(default_factory=lambda: {
         "takeover": "t", "handback": "h", "success": "s", "failure": "f", "reset": "r", "pause": "p",
-        "quit": "esc", "ack": "a"})
+        "quit": "esc", "ack": "a", "not_yet": "n"})
 
     def validate(self, key: str) -> None:
         self.spacemouse.validate(f"{key}.spacemouse")

@@ -64,6 +64,23 @@ def store_figures(eps: Sequence[EpisodeStats], window: int = 10) -> dict[str, tu
         "weights": ("Residual weights version each episode ran with (-1: none, e.g. demonstrations)",
                     _episode_figure(eps, version, "Weight versions used", "version", 1)),
         **_help_figures(eps, window),
+        **_reward_figures(eps, window),
+    }
+
+
+def _reward_figures(eps: Sequence[EpisodeStats], window: int) -> dict[str, tuple[str, bytes]]:
+    """The reward classifier's probability and decision per episode, when the store recorded them."""
+    if not any(np.isfinite(e.success_prob_max) for e in eps):
+        return {}
+    top = np.array([e.success_prob_max for e in eps], dtype=float)
+    last = np.array([e.success_prob_last for e in eps], dtype=float)
+    detected = np.array([e.success_detected if np.isfinite(e.success_prob_max) else np.nan for e in eps])
+    return {
+        "success_prob": ("The reward classifier's P(success) per episode: highest over its frames, dashed: on the "
+                         "final frame (episodes it did not judge have none)",
+                         _episode_figure(eps, top, "Reward classifier", "P(success)", window, {"final frame": last})),
+        "success_detected": ("Episodes the reward classifier ended on a success (1); black: rolling rate",
+                             _episode_figure(eps, detected, "Classifier successes", "detected", window)),
     }
 
 

@@ -18,6 +18,7 @@ from robot_rl.data.replay_store import ReplayStore
 
 ROW_KEYS = ("reward", "intervened", "success", "t_obs")
 HELP_KEYS = ("help_score", "help_level")  # only in stores written with a help gate
+REWARD_KEYS = ("success_prob", "success_detected", "success_label")  # only where the reward classifier ran
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class EpisodeStats:
     help_asked_steps: int = 0
     help_score_max: float = math.nan  # over the policy's own steps; NaN: no gate, or none it could judge
     help_unjudged: int = 0  # steps whose score could not be computed (they ask)
+    success_prob_max: float = math.nan  # the reward classifier's highest P(success) over the episode's frames
+    success_prob_last: float = math.nan  # ... on its final frame; NaN: no classifier, or the frame not judged
+    success_detected: bool = False  # the classifier ended the episode on a success
+    success_unjudged: int = 0  # frames it could not judge (stale or missing)
 
     @property
     def intervention_rate(self) -> float:
@@ -55,7 +60,9 @@ def episode_stats(store: ReplayStore) -> list[EpisodeStats]:
     if n == 0:
         return []
     with_help = all(k in store.schema.fields for k in HELP_KEYS)
-    rows = store.read_rows(0, store.n_rows, ROW_KEYS + (HELP_KEYS if with_help else ()))
+    with_reward = all(k in store.schema.fields for k in REWARD_KEYS)
+    rows = store.read_rows(0, store.n_rows, ROW_KEYS + (HELP_KEYS if with_help else ())
+                           + (REWARD_KEYS if with_reward else ()))
     meta = store.meta()
     ends = meta["episode_ends"]
     out = []
@@ -73,8 +80,17 @@ def episode_stats(store: ReplayStore) -> list[EpisodeStats]:
             wall_start=float(meta["wall_start"][i]), duration_s=float(c["t_obs"][-1] - c["t_obs"][0]),
             cycle_ms_mean=float(dt.mean()) if len(dt) else math.nan,
             cycle_ms_p95=float(np.percentile(dt, 95)) if len(dt) else math.nan,
-            **(_help(c["help_score"][:-1], c["help_level"][:-1], inter) if with_help else {})))
+            **(_help(c["help_score"][:-1], c["help_level"][:-1], inter) if with_help else {}),
+            **(_reward(c["success_prob"], c["success_detected"]) if with_reward else {})))
     return out
+
+
+def _reward(prob: np.ndarray, detected: np.ndarray) -> dict[str, Any]:
+    judged = prob[np.isfinite(prob)]
+    if not len(judged):  # the fields exist but nothing judged these frames (keys-labelled, or demonstrations)
+        return {}
+    return {"success_prob_max": float(judged.max()), "success_prob_last": float(prob[-1]),
+            "success_detected": bool(detected.any()), "success_unjudged": int((~np.isfinite(prob)).sum())}
 
 
 def _help(score: np.ndarray, level: np.ndarray, intervened: np.ndarray) -> dict[str, Any]:

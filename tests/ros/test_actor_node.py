@@ -37,6 +37,7 @@ class FakeCell:
     def __init__(self, probe, cameras, shape) -> None:
         self.probe, self.node = probe, probe.node
         self.mode = "fresh"
+        self.pose_z = 0.3  # the tcp height it reports (a test's state-based reward classifier reads it)
         self.ticks = 0
         self.lock = threading.Lock()
         self.images = {c: self.node.create_publisher(Image, qos.IMAGE.format(name=c), qos.SENSOR) for c in cameras}
@@ -60,7 +61,7 @@ class FakeCell:
             pub.publish(msg)
         names = [f"joint{i}" for i in range(8)] if self.mode == "bad_names" else JOINT_NAMES
         self.joints.publish(joint_state_to_msg(names, np.append(np.zeros(7), 0.04), np.zeros(8), now))
-        self.pose.publish(pose_to_msg(np.array([0.5, 0.0, 0.3]), np.array([0.0, 1.0, 0.0, 0.0]), now))
+        self.pose.publish(pose_to_msg(np.array([0.5, 0.0, self.pose_z]), np.array([0.0, 1.0, 0.0, 0.0]), now))
         with self.lock:
             self.ticks += 1
 

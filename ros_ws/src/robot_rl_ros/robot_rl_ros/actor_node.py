@@ -12,6 +12,10 @@ sends zero-motion commands (the gripper kept) and publishes the request on ``/ac
 (diagnostic_msgs/DiagnosticStatus, latched: WARN with the reason, the score and its parts and the weights version),
 until the person takes over or acknowledges (an ``ack`` on ``/teleop/events``); then OK "resumed".
 
+With ``reward.source=classifier`` the reward classifier (``reward.path``, refused at start when trained for other
+cameras, image size or task) decides success from the cameras, and the twin's ``/task/events`` success is
+ignored; with ``reward.labels=keys`` the person's keys label the recorded frames (:mod:`robot_rl.actor.tick`).
+
 The tick runs in its own thread (:class:`robot_rl.actor.control_loop.ControlLoop`), not as an executor timer,
 so it starts on time even while the executor converts images; a lock keeps every subscription callback
 between ticks (they never see a half-done tick, and never compete with the policy for the GIL).
@@ -64,11 +68,13 @@ from robot_rl_ros.weights import DdsWeightsSubscriber
 class ActorNode(Node):
     def __init__(self, cfg: Config) -> None:
         super().__init__("actor_node")
+        from robot_rl.actor.success import detector_for
         from robot_rl.actor.wiring import load_policy, open_writer, reopen_writer
 
         self.cfg = cfg
         self.drops = DropLog(self)
         self.policy = load_policy(cfg)
+        success = detector_for(cfg)  # before anything opens: a classifier for another setup is refused here
         writer = open_writer(cfg) if cfg.ros.record else None
         key = key_from_config(cfg)
         self.signer = CommandSigner(key)
@@ -80,7 +86,8 @@ class ActorNode(Node):
                                 explore=cfg.ros.explore, writer=writer, weights=self.weights,
                                 episodes=cfg.ros.episodes, seed=cfg.ros.seed, lockstep=cfg.ros.lockstep,
                                 reopen_writer=(lambda: reopen_writer(cfg)) if cfg.ros.record else None,
-                                help=make_response(cfg.help, self.policy, seed=cfg.seed))
+                                help=make_response(cfg.help, self.policy, seed=cfg.seed), success=success,
+                                label_keys=cfg.reward.labels == "keys")
         self.shape = (cfg.camera.height, cfg.camera.width)
         self._twist: tuple[np.ndarray, int] | None = None
         self._gripper = -1.0
@@ -99,7 +106,7 @@ class ActorNode(Node):
         self._subscribe(Float32, qos.TELEOP_GRIPPER, self.on_gripper, qos.LATCHED)
         self._subscribe(String, qos.TELEOP_EVENTS, self.on_event, qos.EVENTS)
         self._subscribe(Bool, qos.TELEOP_INTERVENING, self.on_intervening, qos.LATCHED)
-        self._subscribe(String, qos.TASK_EVENTS, self.on_event, qos.EVENTS)
+        self._subscribe(String, qos.TASK_EVENTS, self.on_task_event, qos.EVENTS)
         self._subscribe(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
         self.pub_command = self.create_publisher(JointState, qos.ROBOT_COMMAND, qos.COMMAND)
         self.pub_reset = self.create_publisher(Int64, qos.ROBOT_RESET, qos.EVENTS)
@@ -161,6 +168,9 @@ class ActorNode(Node):
     def on_event(self, msg: String) -> None:
         self.actor.on_event(msg.data)
 
+    def on_task_event(self, msg: String) -> None:
+        self.actor.on_task_event(msg.data)
+
     def on_intervening(self, msg: Bool) -> None:
         self.actor.on_event("takeover" if msg.data else "handback")
 
@@ -198,7 +208,8 @@ class ActorNode(Node):
         s = self.actor.stats
         if s.episodes > self._episodes_logged:
             self._episodes_logged = s.episodes
-            self.get_logger().info(f"episode {s.episodes}: success rate {s.successes}/{s.episodes}, "
+            seen = f", {s.detected} seen by the reward classifier" if self.actor.success is not None else ""
+            self.get_logger().info(f"episode {s.episodes}: success rate {s.successes}/{s.episodes}{seen}, "
                                    f"{s.commands} commands, {s.intervened_steps} intervened, {s.stale} stale ticks, "
                                    f"weights v{self.policy.version} ({s.swaps} swaps)")
         if self.actor.phase is Phase.done:
