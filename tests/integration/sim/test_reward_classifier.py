@@ -1,6 +1,7 @@
 """The reward classifier on the MuJoCo twin: frames collected and labelled by the twin's own check (a real zarr
 store), a classifier trained from scratch on them that tells held-out seeds' frames apart far above chance, saved
-and refused for another setup through the command line; and an episode that the classifier, not the twin, ends, with its judgement in the store and the report."""
+and refused for another setup through the command line; and an episode that the classifier, not the twin, ends,
+with its judgement in the store and the report."""
 
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def test_an_episode_ends_when_the_classifier_sees_success_and_rows_keep_the_trut
     assert (cols["obs/state"][-3:, Z] < home_z - 0.05).all()
     with ReplayStore.open(tmp_path / "run.zarr") as store:
         eps = episode_stats(store)
-    assert eps[0].success_detected and eps[0].success_prob_max > 0.9 and eps[0].success_prob_last == eps[0].success_prob_max
+    e = eps[0]
+    assert e.success_detected and e.success_prob_max > 0.9 and e.success_prob_last == e.success_prob_max
     report = write_report(tmp_path / "report", str(tmp_path / "run.zarr"), eps)
     assert {p.stem for p in report.pngs} >= {"success_prob", "success_detected"}
