@@ -2,16 +2,18 @@
 
   robot-rl reward collect   labelled frames into reward.collect.path. In the twin the noisy expert does the task
                             (and near misses) and the twin's own check labels every frame: reward.collect.minutes
-                            of robot time. On hardware the person labels while driving or watching: run the graph
-                            with reward.labels=keys (robot-rl up ... reward.labels=keys); the success key marks the
-                            frames from then on as successes, not_yet (n) as not yet, failure marks and ends.
+                            of robot time. On hardware the person labels while driving or watching: --graph
+                            EXPERIMENT runs that ROS 2 graph with reward.labels=keys, recording into
+                            reward.collect.path; the success key (s) marks the frames from then on as successes
+                            (the episode goes on), not_yet (n) as not yet, failure (f) marks and ends, reset (r)
+                            ends.
   robot-rl reward train     train the classifier (from scratch) on the labelled frames of --data STORE
                             [--data ...] (default: reward.collect.path), calibrate its threshold to
                             reward.train.target_fpr on a validation split by episode, save it to reward.path.
   robot-rl reward check     load reward.path against this config (cameras, image size, task) and, with --data,
                             score it on those frames.
 
-Use it: reward.source=classifier (robot-rl act, demo, learn, up): success once P >= the threshold for
+Use it: reward.source=classifier (robot-rl act, demo, up): success once P >= the threshold for
 reward.consecutive new frames in a row; the person's success / failure keys still win.
 """
 
@@ -30,6 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["collect", "train", "check"], help="what to do")
     parser.add_argument("--data", action="append", metavar="STORE", default=None,
                         help="a store of labelled frames (repeat for several; default: reward.collect.path)")
+    parser.add_argument("--graph", metavar="EXPERIMENT", default=None,
+                        help="collect: label with the person's keys in this ROS 2 graph (hardware)")
+
+
+def _collect_with_keys(experiment: str, overrides: list[str], cfg: Config) -> int:
+    from robot_rl.cli.up import run_graph
+
+    print(f"labelling with the keys into {cfg.reward.collect.path}: {cfg.teleop.keys.get('success')} success, "
+          f"{cfg.teleop.keys.get('not_yet')} not yet, {cfg.teleop.keys.get('failure')} failure (ends), "
+          f"{cfg.teleop.keys.get('reset')} ends the episode", flush=True)
+    return run_graph(experiment, [*overrides, "reward.labels=keys", f"buffer.path={cfg.reward.collect.path}"],
+                     command="reward collect")
 
 
 def _collect(cfg: Config) -> int:
@@ -39,8 +53,8 @@ def _collect(cfg: Config) -> int:
     from robot_rl.sim.harness.reward_frames import collect_labelled
 
     if cfg.robot.backend.value != "mujoco":
-        print("robot-rl reward collect: on hardware the person labels the frames: run the graph with "
-              "reward.labels=keys (robot-rl up <experiment> reward.labels=keys buffer.path=...)", file=sys.stderr)
+        print("robot-rl reward collect: on hardware the person labels the frames with the keys: "
+              "robot-rl reward collect --graph <experiment>", file=sys.stderr)
         return 2
     frames = round(cfg.reward.collect.minutes * 60 * cfg.task.control_hz)
     with PickPlaceEnv(cfg) as env, EpisodeWriter.from_config(cfg.buffer, row_schema(cfg, reward=True),
@@ -102,7 +116,7 @@ def _check(cfg: Config, data: list[str] | None) -> int:
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
     if args.action == "collect":
-        return _collect(cfg)
+        return _collect_with_keys(args.graph, args.overrides, cfg) if args.graph else _collect(cfg)
     data = args.data or [cfg.reward.collect.path]
     if args.action == "train":
         return _train(cfg, data)
