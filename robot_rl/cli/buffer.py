@@ -1,9 +1,18 @@
-"""Inspect or verify a replay store (a local directory or an fsspec URL).
+"""Inspect, verify, import or export a replay store (a local directory or an fsspec URL).
 
-  robot-rl buffer inspect PATH   episodes, lengths, sources, success and intervention rates, size on disk
-  robot-rl buffer verify PATH    read every chunk back and check the layout; exit status 1 on a problem
+  robot-rl buffer inspect PATH          episodes, lengths, sources, success and intervention rates, size on disk
+  robot-rl buffer verify PATH           read every chunk back and check the layout; exit status 1 on a problem
+  robot-rl buffer import SRC DST        a foreign dataset -> a new store at DST (format detected, or --format):
+                                        a Diffusion Policy replay zarr (format 2 or 3, a folder or a .zip). Keys
+                                        map by interop.cameras / interop.state_keys / interop.action_key; the
+                                        episodes become interop.source (demo) episodes, so train-bc and the
+                                        learner's demo half use them
+  robot-rl buffer export SRC DST --format dp
+                                        our store -> Diffusion Policy's replay zarr (format 2, Blosc LZ4)
 
-Both open the store read-only, so they are safe while a recorder is writing to it.
+inspect and verify open the store read-only, so they are safe while a recorder is writing to it. import and
+export write into a hidden sibling of DST and rename it into place when complete: DST appears whole or not at
+all; an existing DST is refused unless --overwrite.
 """
 
 from __future__ import annotations
@@ -11,14 +20,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
+import time
 from dataclasses import asdict
 
 from robot_rl.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["inspect", "verify"], help="what to do")
-    parser.add_argument("path", help="store directory or fsspec URL (e.g. runs/replay.zarr)")
+    parser.add_argument("action", choices=["inspect", "verify", "import", "export"], help="what to do")
+    parser.add_argument("path", help="store directory or fsspec URL (e.g. runs/replay.zarr); import: the dataset")
+    parser.add_argument("dst", nargs="?", default=None, help="import / export: where the result goes")
+    parser.add_argument("--format", default="auto", choices=["auto", "dp"],
+                        help="import: the source's format (auto: detected); export: the destination's (dp)")
+    parser.add_argument("--overwrite", action="store_true", help="import / export: replace an existing DST")
     parser.add_argument("--episodes", type=int, default=20,
                         help="inspect: list the last N episodes (0: none, -1: all; default 20)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -28,6 +43,16 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from robot_rl.data.errors import StoreError
     from robot_rl.data.integrity import summarize, verify
 
+    if args.action in ("import", "export"):
+        if args.dst is None:
+            print(f"robot-rl buffer {args.action}: needs a destination: robot-rl buffer {args.action} SRC DST",
+                  file=sys.stderr)
+            return 2
+        try:
+            return _import(args, cfg) if args.action == "import" else _export(args)
+        except StoreError as exc:
+            print(f"robot-rl buffer {args.action}: {exc}", file=sys.stderr)
+            return 1
     if args.action == "verify":
         report = verify(args.path)
         if args.json:
@@ -46,12 +71,71 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     try:
         summary = summarize(args.path)
     except StoreError as exc:
-        print(f"robot-rl buffer inspect: {exc}")
+        print(f"robot-rl buffer inspect: {exc}{_foreign_hint(args.path)}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(asdict(summary), indent=2))
         return 0
     print(_format_summary(summary, args.episodes))
+    return 0
+
+
+def _foreign_hint(path: str) -> str:
+    """What to do with a dataset in another format than ours."""
+    from robot_rl.data.errors import StoreError
+    from robot_rl.data.formats import OURS, detect_format
+
+    try:
+        fmt = detect_format(path)
+    except (StoreError, OSError):
+        return ""
+    return "" if fmt == OURS else f"; it is a {fmt} dataset: robot-rl buffer import {path} DST makes a store of it"
+
+
+def _import(args: argparse.Namespace, cfg: Config) -> int:
+    from robot_rl.data.dp_interop import import_diffusion_policy
+    from robot_rl.data.formats import OURS, check_readable, detect_format, write_atomically
+
+    fmt = detect_format(args.path) if args.format == "auto" else args.format
+    if fmt == OURS:
+        print(f"robot-rl buffer import: {args.path} is a robot_rl store already (robot-rl buffer inspect it)",
+              file=sys.stderr)
+        return 2
+    check_readable(fmt, args.path)
+    io = cfg.interop
+    start = time.perf_counter()
+
+    def write(tmp) -> tuple[int, int]:
+        store = import_diffusion_policy(args.path, tmp, image_keys=io.cameras or None,
+                                        state_keys=io.state_keys or None, action_key=io.action_key,
+                                        source=io.source, success=io.success, control_hz=cfg.task.control_hz,
+                                        chunk_len=cfg.buffer.chunk_len)
+        try:
+            return store.n_episodes, store.n_rows
+        finally:
+            store.close()
+
+    episodes, rows = write_atomically(args.dst, write, overwrite=args.overwrite)  # type: ignore[misc]
+    print(f"imported {episodes} episodes ({rows} rows) of {fmt} from {args.path} into {args.dst} as "
+          f"{io.source} episodes in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from robot_rl.data.dp_interop import export_diffusion_policy
+    from robot_rl.data.formats import write_atomically
+    from robot_rl.data.replay_store import ReplayStore
+
+    if args.format != "dp":
+        print("robot-rl buffer export: choose the destination's format: --format dp", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    with ReplayStore.open(args.path, "r") as store:
+        episodes = write_atomically(args.dst, lambda tmp: export_diffusion_policy(store, tmp),
+                                    overwrite=args.overwrite)
+        rows = store.n_rows
+    print(f"exported {episodes} episodes ({rows} rows) from {args.path} to {args.dst} (Diffusion Policy replay "
+          f"zarr, format 2) in {time.perf_counter() - start:.1f} s")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The root :class:`Config`, assembled from the groups, each in the module of its owner: ``devices`` (robot,
 cameras, teleop, calibration, the deployment key), ``task`` (the task, the expert, the simulated human),
 ``commands`` (demo, collect, act), ``learning`` (store, BC base, learner), ``help``, ``reward`` (the success
-classifier), ``bench`` and ``ros``. Every group's
+classifier), ``interop`` (foreign datasets in and out), ``bench`` and ``ros``. Every group's
 names are importable from here too.
 
 Hydra validates types and keys against these when composing; ``validate()`` then checks the
@@ -50,6 +50,7 @@ from robot_rl.config.devices import (  # noqa: F401 - re-exported: the one impor
     WorkspaceSource,
 )
 from robot_rl.config.help import HELP_GATES, HelpConfig  # noqa: F401 - re-exported
+from robot_rl.config.interop import InteropConfig
 from robot_rl.config.learning import (
     BufferConfig,
     LearnerConfig,
@@ -91,6 +92,7 @@ class Config:
     human: HumanConfig = field(default_factory=HumanConfig)
     help: HelpConfig = field(default_factory=HelpConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
+    interop: InteropConfig = field(default_factory=InteropConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ros: RosConfig = field(default_factory=RosConfig)
