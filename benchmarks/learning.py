@@ -38,6 +38,7 @@ from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config.schema import Config
 from robot_rl.data.modes import RewardMode
 from robot_rl.learner.loop import Learner
+from robot_rl.learner.metrics_log import ScalarLog
 from robot_rl.learner.weights import weights_channel
 from robot_rl.policies import bundle as bundles
 from robot_rl.policies.bc import ChunkedBase
@@ -195,6 +196,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             curve.record(results), curve.record(results)
             return curve
         channel = weights_channel(cfg, signed=False)
+        scalars = ScalarLog(vdir, tensorboard=True) if cfg.learner.tensorboard else None  # <vdir>/tensorboard
         learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
                    if variant.startswith("residual") or variant == "hil_serl" else None)
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None
@@ -223,6 +225,9 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                     curve.intervention.append(sum(i for i, _ in window) / max(1, sum(n for _, n in window)))
                     window.clear()
                     next_eval += lb.eval_every
+                    if scalars is not None:
+                        scalars.log({"success": rate, "intervention": curve.intervention[-1],
+                                     "cycle_steps": curve.cycle_steps[-1]}, steps, prefix="eval/")
                     print(f"  [{name or variant} seed {cfg.seed}] {steps} steps: success {rate:.0%}, interventions "
                           f"{curve.intervention[-1]:.0%}, cycle {curve.cycle_steps[-1] or float('nan'):.0f} steps, "
                           f"{curve.wall_s[-1] / 60:.1f} min", flush=True)
@@ -230,6 +235,10 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
                         curve.updates = learner.td3.updates if learner is not None else 0
                         progress(curve)
         curve.updates = learner.td3.updates if learner is not None else 0
+        if learner is not None:
+            learner.close()
+        if scalars is not None:
+            scalars.close()
     return curve
 
 

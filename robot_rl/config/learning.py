@@ -129,8 +129,13 @@ class LearnerConfig:
     augment_pad: int = 4
     dir: str = "runs/learner"
     device: str = "auto"
+    tensorboard: bool = True  # event files in <dir>/tensorboard beside metrics.jsonl
+    wandb: str = "off"  # off | offline | online (needs the wandb package)
+    wandb_project: str = "robot_rl"
 
     def validate(self, key: str) -> None:
+        check(self.wandb in ("off", "offline", "online"), f"{key}.wandb",
+              f"must be off, offline or online; got {self.wandb!r}")
         check(0 < self.residual_scale <= 1, f"{key}.residual_scale", "must be in (0, 1]")
         check(self.num_critics >= 2, f"{key}.num_critics", "must be >= 2")
         check(1 <= self.critic_subsample <= self.num_critics, f"{key}.critic_subsample",

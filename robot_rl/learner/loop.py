@@ -15,8 +15,8 @@ actor, or computed on ingestion for demonstrations). Checkpoints and bundles the
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import json
 import logging
 import os
 import time
@@ -35,6 +35,7 @@ from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import STATE_KEY, RowSchema, stored_image_key
 from robot_rl.data.sampler import Sampler
+from robot_rl.learner.metrics_log import MetricsLog, ScalarLog
 from robot_rl.learner.pacing import LearnerProgress, write_progress
 from robot_rl.learner.td3 import NonFiniteLossError, ResidualTD3, UpdateInfo
 from robot_rl.learner.weights import WeightsPublisher
@@ -81,6 +82,11 @@ class Learner:
         self.publisher = publisher
         self.dir = Path(work_dir or cfg.learner.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        lc = cfg.learner
+        scalars = (ScalarLog(self.dir, tensorboard=lc.tensorboard, wandb=lc.wandb, project=lc.wandb_project,
+                             name=self.dir.name, config={"learner": dataclasses.asdict(lc), "seed": cfg.seed})
+                   if lc.tensorboard or lc.wandb != "off" else None)
+        self.metrics = MetricsLog(self.dir, METRICS, scalars)
         net = self.base.net
         encoder = None if self.frozen_features else ObservationEncoder.spec_of(net)
         self.td3 = ResidualTD3(self.obs_dim, cfg.learner, self.device, seed=cfg.seed, encoder=encoder)
@@ -243,8 +249,7 @@ class Learner:
                "episodes": self.episodes_ingested, "online": on, "offline": off,
                "critic_loss": last.critic_loss if last else None,
                "actor_loss": last.actor_loss if last else None, "q_mean": last.q_mean if last else None}
-        with (self.dir / METRICS).open("a") as f:
-            f.write(json.dumps(rec) + "\n")
+        self.metrics.write(rec)
 
     def run(self, stop: Callable[[], bool] = lambda: False, max_updates: int | None = None,
             on_status: Callable[[LearnerStatus], None] | None = None) -> LearnerStatus:
@@ -277,6 +282,12 @@ class Learner:
     def _final_checkpoint(self) -> None:
         if self.td3.updates:
             self.checkpoint()
+        self.close()
+
+    def close(self) -> None:
+        """Close the TensorBoard / W&B sinks (every record is already on disk). Records after it still go to
+        metrics.jsonl, not to them."""
+        self.metrics.close()
 
     def report_progress(self, caught_up: bool) -> None:
         """``learner.dir/progress.json`` (robot_rl.learner.pacing), rewritten when what it says changes: new episodes

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.learner.loop import CHECKPOINT, METRICS, Learner
@@ -44,6 +45,11 @@ def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
     metrics = [json.loads(line) for line in (learner.dir / METRICS).read_text().splitlines()]
     assert [m["version"] for m in metrics] == [1, 2, 3, 4, 5, 6] and metrics[-1]["updates"] == 30
     assert all(np.isfinite(m["critic_loss"]) and np.isfinite(m["q_mean"]) for m in metrics)
+    events = EventAccumulator(str(learner.dir / "tensorboard"))  # TensorBoard's own reader: the same numbers
+    events.Reload()
+    losses = events.Scalars("learner/critic_loss")
+    assert [e.step for e in losses] == [m["updates"] for m in metrics]
+    np.testing.assert_allclose([e.value for e in losses], [m["critic_loss"] for m in metrics], rtol=1e-6)
     # demonstrations get the base's actions computed on ingestion (no base ran when they were recorded)
     demo = learner.cache.episodes[0]
     assert np.abs(learner.cache.arrays["base_action"][demo.start:demo.start + demo.length]).sum() > 0
