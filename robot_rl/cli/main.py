@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "reward": Command("the reward classifier: collect labelled frames, train it, check it", "robot_rl.cli.reward"),
     "learn": Command("run the asynchronous residual learner", "robot_rl.cli.learn"),
     "act": Command("run the actor: BC base + residual, recording to the store", "robot_rl.cli.act"),
+    "view": Command("an episode in the Rerun viewer (an .rrd file)", "robot_rl.cli.view"),
     "up": Command("start the ROS 2 node graph of an experiment (robot-rl up sim)", "robot_rl.cli.up"),
     "replay": Command("replay a recorded episode in simulation; EE tracking error", "robot_rl.cli.replay"),
     "video": Command("an episode's camera frames beside its simulated replay, as MP4", "robot_rl.cli.video"),
