@@ -40,7 +40,9 @@ class RosConfig:
     stopped). ``teleop``: ``sim`` (the simulated human watching the sim), ``devices`` (SpaceMouse + keyboard),
     ``none``. ``lockstep``: act only on observations taken after the previous command (right
     for the MuJoCo twin, which steps once per command; false on hardware, where cameras stream at their own
-    rate). ``torch_threads``: torch threads in each node (0: torch's default; 1 keeps a 2-core machine responsive).
+    rate). ``torch_threads``: torch threads in each node, the learner's too (0: torch's default; 1 keeps a 2-core
+machine responsive). ``learner_nice``: the learner node's niceness (0-19): training is background work, so on a
+shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner at normal priority.
     ``state_hz``: joint state / pose publishing rate of the robot node. ``teleop_hz``: the teleop
     node's publishing rate. ``discovery_range``: ROS_AUTOMATIC_DISCOVERY_RANGE set for the nodes when the
     environment does not set it (LOCALHOST keeps the graph on this machine; SUBNET to put the learner on
@@ -59,6 +61,7 @@ class RosConfig:
     record: bool = True
     lockstep: bool = True
     torch_threads: int = 1
+    learner_nice: int = 10
     executor: str = "events"
     teleop: str = "sim"
     state_hz: float = 50.0
@@ -78,6 +81,7 @@ class RosConfig:
                    f"must be one of {list(NODE_EXECUTABLES)}, got {n.executable!r}")
         check(self.episodes >= 0, f"{key}.episodes", "must be >= 0")
         check(self.torch_threads >= 0, f"{key}.torch_threads", "must be >= 0")
+        check(0 <= self.learner_nice <= 19, f"{key}.learner_nice", f"must be 0-19, got {self.learner_nice}")
         check(self.executor in ("events", "single"), f"{key}.executor",
                f"must be events or single, got {self.executor!r}")
         check(self.teleop in TELEOP_BACKENDS, f"{key}.teleop", f"must be one of {list(TELEOP_BACKENDS)}")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,6 +70,18 @@ class ScriptedTeleop:
                 self.twist.publish(twist_to_msg(HUMAN_TWIST, self.probe.now_ns()))
 
 
+def niceness_of(module: bytes, session: int) -> list[int]:
+    """The niceness of each running process of ``session`` whose command line runs ``module``."""
+    found = []
+    for p in Path("/proc").glob("[0-9]*"):
+        try:
+            if module in (p / "cmdline").read_bytes() and os.getsid(int(p.name)) == session:
+                found.append(os.getpriority(os.PRIO_PROCESS, int(p.name)))
+        except (OSError, ProcessLookupError):  # exited meanwhile
+            continue
+    return found
+
+
 def test_whole_graph_in_sim(tmp_path, probe):
     overrides = [*tiny_setup(tmp_path, demos=2), "ros.teleop=none", "ros.seed=0"]
     store_path = str(tmp_path / "replay.zarr")
@@ -90,7 +103,11 @@ def test_whole_graph_in_sim(tmp_path, probe):
             return []
         return [m for m in metas if m.source == EpisodeSource.policy]
 
+    learner_nice: list[int] = []
+
     def done() -> bool:  # enough episodes, and one of them started with weights that came over DDS
+        if not learner_nice:
+            learner_nice.extend(niceness_of(b"robot_rl_ros.learner_node", session=proc.pid))
         eps = policy_episodes()
         return len(eps) >= EPISODES and any(m.policy_version >= 1 for m in eps)
 
@@ -104,6 +121,8 @@ def test_whole_graph_in_sim(tmp_path, probe):
     assert proc.returncode == 0, text[-4000:]
     assert "all nodes stopped" in text
     assert teleop.takeovers >= len(TAKEOVER_SEEDS)
+    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)  # ros.learner_nice (10) above ours
+    assert learner_nice == [expected], f"the learner node's niceness: {learner_nice}, expected {expected}"
 
     store = ReplayStore.open(store_path)
     metas = [store.episode_meta(i) for i in range(store.n_episodes)]

@@ -7,6 +7,7 @@ host: same ROS_DOMAIN_ID (and ``ros.discovery_range=SUBNET``), the store reachab
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -18,13 +19,15 @@ from rclpy.signals import SignalHandlerOptions
 from robot_rl.learner.loop import Learner, LearnerStatus
 from robot_rl.learner.weights import FanOutPublisher, weights_channel
 from robot_rl.security import key_from_config
-from robot_rl_ros.node_util import config_from_argv
+from robot_rl_ros.node_util import config_from_argv, set_torch_threads
 from robot_rl_ros.weights import DdsWeightsPublisher
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     cfg = config_from_argv(argv)
+    set_torch_threads(cfg)
+    os.nice(cfg.ros.learner_nice)  # background work: the control loop's nodes come first on a shared CPU
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
     stop_signal: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -62,16 +62,22 @@ def make_executor(kind: str) -> Executor:
     return SingleThreadedExecutor()
 
 
+def set_torch_threads(cfg: Config) -> None:
+    """``ros.torch_threads`` for this process: torch's default takes every core, which on a small onboard
+    computer starves the other nodes (and with them the robot's watchdog)."""
+    if cfg.ros.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(cfg.ros.torch_threads)
+
+
 def run_node(make: Callable[[Config], Node], argv: list[str] | None = None) -> int:
     """``rclpy.init``, build the node from the config, spin until SIGINT / SIGTERM or the
     node asks to stop (``node.finished``), then ``node.close()`` (its cleanup: stop the arm, flush the store)
     and shut down."""
     argv = sys.argv if argv is None else argv
     cfg = config_from_argv(argv)
-    if cfg.ros.torch_threads > 0:
-        import torch
-
-        torch.set_num_threads(cfg.ros.torch_threads)
+    set_torch_threads(cfg)
     # Our own SIGINT / SIGTERM handling: a flag the node's 0.1 s stop check turns into a clean exit (close() runs,
     # the arm is stopped, the store flushed). rclpy's handler left spin_until_future_complete waiting forever.
     # While the node is still being built (a learner reading a large store, say) there is nothing to close
