@@ -106,10 +106,11 @@ def test_whole_graph_in_sim(tmp_path, probe):
     learner_nice: list[int] = []
 
     def done() -> bool:  # enough episodes, and one of them started with weights that came over DDS
-        if not learner_nice:
-            learner_nice.extend(niceness_of(b"robot_rl_ros.learner_node", session=proc.pid))
         eps = policy_episodes()
-        return len(eps) >= EPISODES and any(m.policy_version >= 1 for m in eps)
+        ok = len(eps) >= EPISODES and any(m.policy_version >= 1 for m in eps)
+        if ok:  # the learner has published, so it has set its priority: read it while it still runs
+            learner_nice[:] = niceness_of(b"robot_rl_ros.learner_node", session=proc.pid)
+        return ok
 
     try:
         wait_for(done, 240, f"{EPISODES} actor episodes and one acting with learner weights", poll_s=0.5)
