@@ -70,14 +70,15 @@ class ScriptedTeleop:
                 self.twist.publish(twist_to_msg(HUMAN_TWIST, self.probe.now_ns()))
 
 
-def niceness_of(module: bytes, session: int) -> list[int]:
-    """The niceness of each running process of ``session`` whose command line runs ``module``."""
+def niceness_of(module: bytes, parent: int) -> list[int]:
+    """The niceness of each running child of ``parent`` whose command line runs ``module``."""
     found = []
     for p in Path("/proc").glob("[0-9]*"):
         try:
-            if module in (p / "cmdline").read_bytes() and os.getsid(int(p.name)) == session:
+            ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == parent and module in (p / "cmdline").read_bytes():
                 found.append(os.getpriority(os.PRIO_PROCESS, int(p.name)))
-        except (OSError, ProcessLookupError):  # exited meanwhile
+        except (OSError, ValueError, IndexError):  # exited meanwhile
             continue
     return found
 
@@ -109,7 +110,7 @@ def test_whole_graph_in_sim(tmp_path, probe):
         eps = policy_episodes()
         ok = len(eps) >= EPISODES and any(m.policy_version >= 1 for m in eps)
         if ok:  # the learner has published, so it has set its priority: read it while it still runs
-            learner_nice[:] = niceness_of(b"robot_rl_ros.learner_node", session=proc.pid)
+            learner_nice[:] = niceness_of(b"robot_rl_ros.learner_node", parent=proc.pid)
         return ok
 
     try:
