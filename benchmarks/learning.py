@@ -207,7 +207,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
         curve.env_steps.append(0), curve.wall_s.append(0.0), curve.success.append(rate), curve.intervention.append(None)
         curve.record(results)
         next_eval = lb.eval_every
-        with open_writer(cfg) as writer:
+        with open_writer(cfg, reward=success is not None) as writer:
             while steps < lb.env_steps:
                 r = train_episode(env, cfg.seed * 1_000_000 + episode, decide, writer, policy, channel, learner,
                                   success)

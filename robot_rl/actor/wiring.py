@@ -21,9 +21,10 @@ def row_schema(cfg: Config, reward: bool = False) -> RowSchema:
                                         help=cfg.help.gate != "off", reward=reward)
 
 
-def open_writer(cfg: Config) -> EpisodeWriter:
-    """The background episode writer on ``buffer.path`` (created if missing), started."""
-    return EpisodeWriter.from_config(cfg.buffer, row_schema(cfg)).start()
+def open_writer(cfg: Config, reward: bool = False) -> EpisodeWriter:
+    """The background episode writer on ``buffer.path`` (created if missing), started; ``reward``: with the
+    reward classifier's fields (a detector handed over in code, not named by ``reward.source``)."""
+    return EpisodeWriter.from_config(cfg.buffer, row_schema(cfg, reward=reward)).start()
 
 
 def reopen_writer(cfg: Config) -> EpisodeWriter:
