@@ -26,8 +26,7 @@ from robot_rl.testing.faults import FAULT_ENOSPC_ENV
 PAUSE_TARGETS = ("camera", "robot", "actor")
 HEALTHY_WINDOW_S = 2.0  # healthy: a command reached the robot within this long, and every node runs
 RESTART_BACKOFF_S = 2.0
-RESET_STATE_S = 0.1  # the state a reset publishes arrives this close before its episode acknowledgement
-ECHO_SLACK_S = 0.05  # the state published after a command's echo may reach the observer just before the echo
+RESET_STATE_S = 0.1  # the robot publishes the state a reset moved it to this close before its acknowledgement
 STEPS_LEFT = 8  # the robot is killed mid-episode: at least this many of the episode's steps still to run
 
 INJECT_DIR = Path(__file__).resolve().parent / "soak_inject"  # sitecustomize.py: the store's ENOSPC stand-in
@@ -317,14 +316,14 @@ class SoakRun:
             rec.note += f" no halt within {limit:.2f} s of the kill (first: {None if halt is None else halt - t})"
             return
 
-        def resumed() -> float | None:  # the first sign of commands again: the observer may get the command itself
-            ev.refresh()                # after its echo, the halted=False and the motion it caused
+        def resumed() -> float | None:  # the first sign of commands again (each event is timed by its publication,
+            ev.refresh()                # so the command comes before its echo, the halted=False and the motion)
             signs = [x for x in (ev.first("cmd", halt), ev.first("exec", halt), ev.first_unhalt(halt)) if x]
             return min(signs) if signs else None
 
         back = wait_until(resumed, self.sc.recover_timeout_s, 0.05)
         rec.stop_s, rec.recover_s = halt - t, None if back is None else back - t
-        rec.moved_while_halted = ev.count("moved", halt, back - ECHO_SLACK_S if back is not None else time.monotonic())
+        rec.moved_while_halted = ev.count("moved", halt, back if back is not None else time.monotonic())
         rec.behaved = rec.moved_while_halted == 0 and back is not None
 
     def _commanding(self, steps_left: int = 0) -> bool:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 
 class EventLog:
-    """The observer's events, read incrementally from its file. Times are CLOCK_MONOTONIC seconds (the observer
-    and this process share the clock), kept sorted per kind."""
+    """The observer's events, read incrementally from its file. Times are when each sample was published, in
+    CLOCK_MONOTONIC seconds (the observer and this process share the clock), kept sorted per kind."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -50,19 +50,21 @@ class EventLog:
                 continue
             e = json.loads(line)
             k = e["k"]
-            self.times.setdefault(k, []).append(e["t"])
+            ts = self.times.setdefault(k, [])
+            i = bisect.bisect_right(ts, e["t"])  # publish order: samples of one kind can be handled out of it
+            ts.insert(i, e["t"])
             if k == "cmd":
                 self.cmd_ages.append(float(e["age"]))
             elif k == "exec":
                 self.max_exec_age = max(self.max_exec_age, float(e["age"]))
-                self.exec_sends.append(int(e.get("send", -1)))
+                self.exec_sends.insert(i, int(e.get("send", -1)))
             elif k == "halted":
-                self.halted.append(bool(e["v"]))
+                self.halted.insert(i, bool(e["v"]))
             elif k == "intervening":
-                self.intervening.append(bool(e["v"]))
+                self.intervening.insert(i, bool(e["v"]))
             elif k == "episode":
-                self.episode_seeds.append(int(e["seed"]))
-                self.episode_wall.append(float(e["w"]))
+                self.episode_seeds.insert(i, int(e["seed"]))
+                self.episode_wall.insert(i, float(e["w"]))
 
     def first(self, kind: str, after: float) -> float | None:
         ts = self.times.get(kind, [])

@@ -56,6 +56,20 @@ def test_event_log_reads_incrementally_and_answers_queries(tmp_path):
     assert log.acks(0.0, 5.0) == [7] and log.acks(4.5, 5.0) == []
 
 
+def test_event_log_orders_each_kind_by_publication(tmp_path):
+    """The observer may handle a sample after one published later (a retransmission); the log files each event
+    at its publish time, with its value."""
+    path = tmp_path / "events.jsonl"
+    lines = [{"t": 4.0, "k": "halted", "v": False}, {"t": 3.0, "k": "halted", "v": True},
+             {"t": 5.0, "k": "episode", "seed": 2, "w": 50.0}, {"t": 4.5, "k": "episode", "seed": 1, "w": 45.0}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    log = EventLog(path)
+    log.refresh()
+    assert log.times["halted"] == [3.0, 4.0] and log.halted == [True, False]
+    assert log.first_halt(0.0) == 3.0 and log.first_unhalt(3.0) == 4.0
+    assert log.episode_seeds == [1, 2] and log.episode_wall == [45.0, 50.0]
+
+
 class _Sup:
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids

@@ -3,7 +3,11 @@ the relay it delays and drops camera frames in. The core harness (:mod:`benchmar
 rclpy, so these run as processes of their own.
 
 ``python -m robot_rl_ros.soak_nodes observer OUT.jsonl [overrides]``: appends one JSON line per event, each
-with ``t`` (CLOCK_MONOTONIC seconds at receipt: the same clock as the harness's ``time.monotonic()``):
+with ``t``, when the sample was *published* (its DDS source timestamp, moved onto CLOCK_MONOTONIC, the clock of
+the harness's ``time.monotonic()``), and ``rt``, when this node handled it. Receipt order is not publish order:
+a reliable sample that needs a retransmission, or a starved observer, lets a later best-effort joint state be
+handled first, and a command's motion would then seem to come before the command. Publish times keep each
+process's order and measure a halt when the robot reported it, not when the observer got round to reading it.
 ``{"k": "cmd", "age": s, "send": ns}`` per command on ``/robot/command`` (age: receipt minus the capture stamp the
 command was computed from, on the ROS clock; send: the actor's signed send time, unique per command),
 ``{"k": "exec", "age": s, "send": ns}`` per command the robot executed (``/robot/executed``, the same age and
@@ -11,7 +15,8 @@ send time), ``{"k": "halted", "v": bool}`` per ``/robot/halted`` sample, ``{"k":
 per ``/teleop/intervening`` sample (a human has taken over), ``{"k": "moved"}``
 when ``/robot/joint_states`` positions changed since the previous sample (at most once per ``MOVED_EVERY_S``),
 ``{"k": "state"}`` for the first joint state after a gap of ``STATE_GAP_S`` (a robot node back),
-``{"k": "episode", "seed": n, "w": wall-clock s}`` per ``/robot/episode`` acknowledgement (an actor episode starts),
+``{"k": "episode", "seed": n, "w": wall-clock s of its publication}`` per ``/robot/episode`` acknowledgement (an
+actor episode starts),
 ``{"k": "reset", "seed": n}`` per reset request on ``/robot/reset`` (the arm is about to be moved home).
 
 ``python -m robot_rl_ros.soak_nodes relay [overrides]``: republishes ``/soak/cameras/<name>/image_raw`` (where
@@ -44,6 +49,12 @@ MOVED_EVERY_S = 0.05
 STATE_GAP_S = 1.0
 
 
+def published_monotonic(info: dict) -> float:
+    """The sample's publish time (DDS source timestamp, CLOCK_REALTIME ns) on CLOCK_MONOTONIC: now on the monotonic
+    clock, less how long ago it was published. Publisher and observer share this machine's clocks."""
+    return time.monotonic() - (time.time_ns() - int(info["source_timestamp"])) * 1e-9
+
+
 class SoakObserver(Node):
     def __init__(self, cfg: Config, out: str) -> None:
         super().__init__("soak_observer")
@@ -56,35 +67,37 @@ class SoakObserver(Node):
         self.create_subscription(Bool, qos.ROBOT_HALTED, self.on_halted, qos.LATCHED)
         self.create_subscription(JointState, qos.JOINT_STATES, self.on_joints, qos.SENSOR)
         self.create_subscription(Int64, qos.ROBOT_EPISODE, self.on_episode, qos.LATCHED)
-        self.create_subscription(Int64, qos.ROBOT_RESET, lambda m: self._emit("reset", seed=int(m.data)), qos.EVENTS)
-        self.create_subscription(Bool, qos.TELEOP_INTERVENING, lambda m: self._emit("intervening", v=bool(m.data)),
-                                 qos.LATCHED)
+        self.create_subscription(Int64, qos.ROBOT_RESET, lambda m, i: self._emit("reset", i, seed=int(m.data)),
+                                 qos.EVENTS)
+        self.create_subscription(Bool, qos.TELEOP_INTERVENING,
+                                 lambda m, i: self._emit("intervening", i, v=bool(m.data)), qos.LATCHED)
 
-    def _emit(self, kind: str, **fields: object) -> None:
-        self._out.write(json.dumps({"t": time.monotonic(), "k": kind, **fields}) + "\n")
+    def _emit(self, kind: str, info: dict, **fields: object) -> None:
+        t, rt = published_monotonic(info), time.monotonic()
+        self._out.write(json.dumps({"t": t, "rt": rt, "k": kind, **fields}) + "\n")
 
-    def on_command(self, msg: JointState) -> None:
-        self._emit("cmd", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
+    def on_command(self, msg: JointState, info: dict) -> None:
+        self._emit("cmd", info, age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
 
-    def on_executed(self, msg: JointState) -> None:
-        self._emit("exec", age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
+    def on_executed(self, msg: JointState, info: dict) -> None:
+        self._emit("exec", info, age=(now_ns(self) - stamp_to_ns(msg.header.stamp)) * 1e-9, send=send_ns(msg))
 
-    def on_halted(self, msg: Bool) -> None:
-        self._emit("halted", v=bool(msg.data))
+    def on_halted(self, msg: Bool, info: dict) -> None:
+        self._emit("halted", info, v=bool(msg.data))
 
-    def on_episode(self, msg: Int64) -> None:
-        self._emit("episode", seed=int(msg.data), w=time.time())
+    def on_episode(self, msg: Int64, info: dict) -> None:
+        self._emit("episode", info, seed=int(msg.data), w=int(info["source_timestamp"]) * 1e-9)
 
-    def on_joints(self, msg: JointState) -> None:
-        t = time.monotonic()
+    def on_joints(self, msg: JointState, info: dict) -> None:
+        t = published_monotonic(info)
         if t - self._last_state > STATE_GAP_S:
-            self._emit("state")
+            self._emit("state", info)
         self._last_state = t
         q = np.asarray(msg.position, dtype=np.float64)
         if self._last_q is not None and q.shape == self._last_q.shape and np.abs(q - self._last_q).max() > 1e-7 \
                 and t - self._last_moved >= MOVED_EVERY_S:
             self._last_moved = t
-            self._emit("moved")
+            self._emit("moved", info)
         self._last_q = q
 
     def close(self) -> None:
@@ -143,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = argv.pop(1)
     if mode == "observer":
         out = argv.pop(1)
-        return run_node(lambda cfg: SoakObserver(cfg, out), argv)
+        # The single-threaded executor: rclpy 7's EventsExecutor cannot call a callback that takes the message
+        # info (it fails with "SystemError: null argument to internal routine").
+        return run_node(lambda cfg: SoakObserver(cfg, out), [*argv, "ros.executor=single"])
     if mode == "relay":
         return run_node(FrameRelay, argv)
     raise SystemExit(f"unknown mode {mode!r}: observer or relay")
