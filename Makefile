@@ -1,6 +1,6 @@
 # The two commands a newcomer needs (see README.md). Both set everything up first.
 VENV ?= .venv
-EXTRAS ?= dev,franka,realsense,teleop,ros,viz
+EXTRAS ?= dev,franka,realsense,teleop,ros,viz,interop
 
 .PHONY: demo test setup lint bench
 

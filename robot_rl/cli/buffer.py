@@ -3,12 +3,16 @@
   robot-rl buffer inspect PATH          episodes, lengths, sources, success and intervention rates, size on disk
   robot-rl buffer verify PATH           read every chunk back and check the layout; exit status 1 on a problem
   robot-rl buffer import SRC DST        a foreign dataset -> a new store at DST (format detected, or --format):
-                                        a Diffusion Policy replay zarr (format 2 or 3, a folder or a .zip). Keys
-                                        map by interop.cameras / interop.state_keys / interop.action_key; the
-                                        episodes become interop.source (demo) episodes, so train-bc and the
-                                        learner's demo half use them
-  robot-rl buffer export SRC DST --format dp
-                                        our store -> Diffusion Policy's replay zarr (format 2, Blosc LZ4)
+                                        a Diffusion Policy replay zarr (format 2 or 3, a folder or a .zip) or a
+                                        LeRobotDataset v3.0 folder. Keys map by interop.cameras /
+                                        interop.state_keys / interop.action_key; the episodes become
+                                        interop.source (demo) episodes, so train-bc and the learner's demo half
+                                        use them
+  robot-rl buffer export SRC DST --format dp|lerobot
+                                        our store -> Diffusion Policy's replay zarr (format 2, Blosc LZ4), or a
+                                        LeRobotDataset v3.0 (parquet + one mp4 per episode and camera, encoded
+                                        with interop.video_codec at interop.video_crf; the task text is
+                                        interop.task, default task.name)
 
 inspect and verify open the store read-only, so they are safe while a recorder is writing to it. import and
 export write into a hidden sibling of DST and rename it into place when complete: DST appears whole or not at
@@ -18,10 +22,12 @@ all; an existing DST is refused unless --overwrite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 from robot_rl.config import Config
@@ -31,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["inspect", "verify", "import", "export"], help="what to do")
     parser.add_argument("path", help="store directory or fsspec URL (e.g. runs/replay.zarr); import: the dataset")
     parser.add_argument("dst", nargs="?", default=None, help="import / export: where the result goes")
-    parser.add_argument("--format", default="auto", choices=["auto", "dp"],
-                        help="import: the source's format (auto: detected); export: the destination's (dp)")
+    parser.add_argument("--format", default="auto", choices=["auto", "dp", "lerobot"],
+                        help="import: the source's format (auto: detected); export: the destination's (dp, lerobot)")
     parser.add_argument("--overwrite", action="store_true", help="import / export: replace an existing DST")
     parser.add_argument("--episodes", type=int, default=20,
                         help="inspect: list the last N episodes (0: none, -1: all; default 20)")
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
                   file=sys.stderr)
             return 2
         try:
-            return _import(args, cfg) if args.action == "import" else _export(args)
+            return _import(args, cfg) if args.action == "import" else _export(args, cfg)
         except StoreError as exc:
             print(f"robot-rl buffer {args.action}: {exc}", file=sys.stderr)
             return 1
@@ -94,7 +100,9 @@ def _foreign_hint(path: str) -> str:
 
 def _import(args: argparse.Namespace, cfg: Config) -> int:
     from robot_rl.data.dp_interop import import_diffusion_policy
-    from robot_rl.data.formats import OURS, check_readable, detect_format, write_atomically
+    from robot_rl.data.formats import LEROBOT, OURS, check_readable, detect_format, write_atomically
+    from robot_rl.data.lerobot_interop import import_lerobot
+    from robot_rl.spec import ACTION_DIM
 
     fmt = detect_format(args.path) if args.format == "auto" else args.format
     if fmt == OURS:
@@ -106,10 +114,16 @@ def _import(args: argparse.Namespace, cfg: Config) -> int:
     start = time.perf_counter()
 
     def write(tmp) -> tuple[int, int]:
-        store = import_diffusion_policy(args.path, tmp, image_keys=io.cameras or None,
-                                        state_keys=io.state_keys or None, action_key=io.action_key,
-                                        source=io.source, success=io.success, control_hz=cfg.task.control_hz,
-                                        chunk_len=cfg.buffer.chunk_len)
+        if fmt == LEROBOT:
+            with _progress("import") as bar:
+                store = import_lerobot(args.path, tmp, cameras=io.cameras or None, state_keys=io.state_keys or None,
+                                       action_key=io.action_key, source=io.source, success=io.success,
+                                       chunk_len=cfg.buffer.chunk_len, action_dim=ACTION_DIM, progress=bar)
+        else:
+            store = import_diffusion_policy(args.path, tmp, image_keys=io.cameras or None,
+                                            state_keys=io.state_keys or None, action_key=io.action_key,
+                                            source=io.source, success=io.success, control_hz=cfg.task.control_hz,
+                                            chunk_len=cfg.buffer.chunk_len)
         try:
             return store.n_episodes, store.n_rows
         finally:
@@ -121,22 +135,53 @@ def _import(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, cfg: Config) -> int:
     from robot_rl.data.dp_interop import export_diffusion_policy
     from robot_rl.data.formats import write_atomically
+    from robot_rl.data.lerobot_interop import export_lerobot
     from robot_rl.data.replay_store import ReplayStore
 
-    if args.format != "dp":
-        print("robot-rl buffer export: choose the destination's format: --format dp", file=sys.stderr)
+    if args.format not in ("dp", "lerobot"):
+        print("robot-rl buffer export: choose the destination's format: --format dp or --format lerobot",
+              file=sys.stderr)
         return 2
+    io = cfg.interop
     start = time.perf_counter()
     with ReplayStore.open(args.path, "r") as store:
-        episodes = write_atomically(args.dst, lambda tmp: export_diffusion_policy(store, tmp),
-                                    overwrite=args.overwrite)
+        if args.format == "lerobot":
+            with _progress("export") as bar:
+                episodes = write_atomically(args.dst, lambda tmp: export_lerobot(
+                    store, tmp, fps=cfg.task.control_hz, task=io.task or cfg.task.name, robot_type=cfg.robot.name,
+                    codec=io.video_codec, crf=io.video_crf, progress=bar), overwrite=args.overwrite)
+            what = f"LeRobotDataset v3.0, {io.video_codec} crf {io.video_crf}"
+        else:
+            episodes = write_atomically(args.dst, lambda tmp: export_diffusion_policy(store, tmp),
+                                        overwrite=args.overwrite)
+            what = "Diffusion Policy replay zarr, format 2"
         rows = store.n_rows
-    print(f"exported {episodes} episodes ({rows} rows) from {args.path} to {args.dst} (Diffusion Policy replay "
-          f"zarr, format 2) in {time.perf_counter() - start:.1f} s")
+    print(f"exported {episodes} episodes ({rows} rows) from {args.path} to {args.dst} ({what}) in "
+          f"{time.perf_counter() - start:.1f} s")
     return 0
+
+
+@contextlib.contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over episodes (on stderr; tqdm hides it when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"buffer {what}", unit="episode", disable=None, file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _pct(x: float | None) -> str:

@@ -116,7 +116,7 @@ def import_diffusion_policy(src: str | os.PathLike[str], dst: str | os.PathLike[
     store = ReplayStore.create(dst, schema, chunk_len=chunk_len, overwrite=overwrite)
     start = 0
     for i, end in enumerate(ends):
-        cols = _episode_columns(arrays, int(start), int(end), schema, image_keys, state_keys, action_key,
+        cols = foreign_episode_columns(arrays, int(start), int(end), schema, image_keys, state_keys, action_key,
                                 success, control_hz)
         meta = L.EpisodeMeta(source=L.EpisodeSource.parse(source), success=success)
         if dp_meta:
@@ -126,9 +126,11 @@ def import_diffusion_policy(src: str | os.PathLike[str], dst: str | os.PathLike[
     return store
 
 
-def _episode_columns(arrays: dict[str, Any], start: int, end: int, schema: RowSchema,
-                     image_keys: Sequence[str], state_keys: Sequence[str], action_key: str, success: bool,
-                     control_hz: float) -> dict[str, np.ndarray]:
+def foreign_episode_columns(arrays: dict[str, Any], start: int, end: int, schema: RowSchema,
+                            image_keys: Sequence[str], state_keys: Sequence[str], action_key: str, success: bool,
+                            control_hz: float) -> dict[str, np.ndarray]:
+    """Rows ``start .. end`` of a foreign dataset's ``arrays`` (named as DP names them: cameras by name,
+    :func:`dp_key` for our fields) as our episode columns, the fields it lacks filled as a demonstration has them."""
     n = end - start
     cols: dict[str, np.ndarray] = {}
     for cam in image_keys:
