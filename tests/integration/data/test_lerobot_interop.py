@@ -155,7 +155,8 @@ def test_export_opens_in_rerun_and_pandas_and_comes_back_exact(tmp_path, capsys)
     assert info["codebase_version"] == "v3.0" and info["total_frames"] == 18 and info["fps"] == 10
     assert info["features"]["observation.images.front"]["info"]["video.codec"] == "h264"
     tasks = pd.read_parquet(out / "meta/tasks.parquet")  # as LeRobot's load_tasks reads it
-    assert list(tasks.index) == ["put the cube on the target"] and tasks.loc["put the cube on the target"].task_index == 0
+    assert list(tasks.index) == ["put the cube on the target"]
+    assert tasks.loc["put the cube on the target"].task_index == 0
     stats = json.loads((out / "meta/stats.json").read_text())
     assert np.array(stats["observation.images.front"]["mean"]).shape == (3, 1, 1)
     np.testing.assert_allclose(stats["action"]["max"], np.max([e["action"].max(0) for e in eps], 0), rtol=1e-6)
