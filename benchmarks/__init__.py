@@ -8,6 +8,7 @@ SUITES: dict[str, str] = {
     "learning": "benchmarks.learning",
     "help": "benchmarks.help",
     "reward": "benchmarks.reward",
+    "interop": "benchmarks.interop",
     "ros": "benchmarks.ros",
     "soak": "benchmarks.soak",
 }

@@ -37,6 +37,8 @@ from benchmarks.report import BenchResult
 from robot_rl.actor.wiring import load_policy, open_writer
 from robot_rl.config.schema import Config
 from robot_rl.data.modes import RewardMode
+from robot_rl.data.replay_store import ReplayStore
+from robot_rl.data.row_schema import OPTIONAL, REWARD_KEYS
 from robot_rl.learner.loop import Learner
 from robot_rl.learner.metrics_log import ScalarLog
 from robot_rl.learner.weights import weights_channel
@@ -166,6 +168,23 @@ def prepare_seed(cfg: Config, seed: int, root: Path) -> Config:
     return cfg
 
 
+def copy_demos(src: str | Path, dst: Path, *, reward: bool) -> None:
+    """The seed's demonstrations as the run's store. With ``reward``, a store with the reward classifier's fields
+    (the demos get their defaults): an existing store keeps its schema, so a writer opened on a plain copy would
+    drop the detector's decisions from every training row."""
+    if not reward:
+        shutil.copytree(src, dst)
+        return
+    with ReplayStore.open(src, "r") as demos:
+        schema = dataclasses.replace(demos.schema, reward=True)
+        with ReplayStore.create(dst, schema, chunk_len=demos.chunk_len) as out:
+            for ep in range(demos.n_episodes):
+                cols = demos.read_episode(ep)
+                n = len(cols["action"])
+                cols |= {k: np.full(n, OPTIONAL[k]) for k in REWARD_KEYS if k not in cols}
+                out.add_episode(cols, demos.episode_meta(ep))
+
+
 def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve], None] | None = None, *,
                 name: str | None = None, success=None, reward_mode: RewardMode | None = None) -> Curve:
     """One variant on one seed; ``progress`` gets the curve so far after each evaluation. ``name``: the curve's
@@ -175,7 +194,7 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
     vdir = root / (name or variant)
     shutil.rmtree(vdir, ignore_errors=True)
     vdir.mkdir(parents=True)
-    shutil.copytree(cfg.buffer.path, vdir / "replay.zarr")
+    copy_demos(cfg.buffer.path, vdir / "replay.zarr", reward=success is not None)
     shutil.copy(cfg.policy.path, vdir / "bc.pt")
     reward = RewardMode.sparse if variant in ("residual_sparse", "hil_serl") else RewardMode.rlif
     reward = reward_mode or reward

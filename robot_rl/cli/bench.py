@@ -10,7 +10,9 @@ see bench.learning.*), help (who watches: always, or only when the robot asks, a
 ThriftyDAgger's gate or at random; success, human attention, recall and precision of the requests; see
 bench.help.*), reward (the reward classifier against the twin's truth: false positives, recall, accuracy,
 detection delay on held-out seeds, training time, and learning with its success against the twin's; see
-bench.reward.*; exits 1 when a target is missed), soak (the fault-injection soak of the sim graph over ROS 2:
+bench.reward.*; exits 1 when a target is missed), interop (buffer import / export of Diffusion Policy and
+LeRobot datasets in multiples of real time on twin episodes, and the frames' error after a LeRobot round trip;
+see bench.interop.*), soak (the fault-injection soak of the sim graph over ROS 2:
 kills, pauses, delayed and dropped frames, a full disk; `robot-rl bench soak bench.soak.minutes=30`, see
 bench.soak.*; exits 1 when a property failed), all (every suite but learning, help, reward and soak).
 """

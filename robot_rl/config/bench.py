@@ -174,6 +174,17 @@ class RewardBenchConfig:
 
 
 @dataclass
+class InteropBenchConfig:
+    """``robot-rl bench interop``: how many scripted-expert twin episodes to convert (about 10 s of robot time
+    each at the default task)."""
+
+    episodes: int = 12
+
+    def validate(self, key: str) -> None:
+        check(self.episodes >= 1, f"{key}.episodes", "must be >= 1")
+
+
+@dataclass
 class BenchConfig:
     """``robot-rl bench``: repetitions and where results go."""
 
@@ -184,6 +195,7 @@ class BenchConfig:
     help: HelpBenchConfig = field(default_factory=HelpBenchConfig)
     soak: SoakBenchConfig = field(default_factory=SoakBenchConfig)
     reward: RewardBenchConfig = field(default_factory=RewardBenchConfig)
+    interop: InteropBenchConfig = field(default_factory=InteropBenchConfig)
 
     def validate(self, key: str) -> None:
         check(self.steps > 0, f"{key}.steps", "must be > 0")
@@ -192,6 +204,7 @@ class BenchConfig:
         self.help.validate(f"{key}.help")
         self.soak.validate(f"{key}.soak")
         self.reward.validate(f"{key}.reward")
+        self.interop.validate(f"{key}.interop")
 
 
 @dataclass
@@ -212,3 +225,4 @@ class BufferBenchConfig:
         check(self.episode_len >= 2, f"{key}.episode_len", "must be >= 2 (one transition)")
         check(self.cache_transitions >= self.episode_len, f"{key}.cache_transitions",
                f"must be >= episode_len ({self.episode_len})")
+
