@@ -6,13 +6,15 @@ waits for the learner). With human.enabled the simulated human takes over when t
 ``help.gate=score`` the actor asks for help when unsure (it holds still until the simulated human comes and takes
 over or lets it go on; ``human.attention=gated``: the human looks only when asked); give ``robot-rl learn`` the
 same ``help.gate`` so its weights carry the critics and calibration the gate needs.
---live-port PORT shows the cameras, action and who drives at http://127.0.0.1:PORT/ while it runs.
+--live-port PORT shows the cameras, action and who drives at http://127.0.0.1:PORT/ while it runs (no install);
+--rerun TARGET logs every step to Rerun: FILE.rrd, a viewer's address (rerun+http://HOST:9876/proxy) or spawn.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 
 from robot_rl.actor.help import make_response
 from robot_rl.actor.success import detector_for
@@ -28,9 +30,21 @@ from robot_rl.sim.harness.human import SimulatedHuman
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--live-port", type=int, default=None, metavar="PORT",
                         help="live view in a browser at http://127.0.0.1:PORT/ (off by default)")
+    parser.add_argument("--rerun", default=None, metavar="TARGET",
+                        help="log every step to Rerun: FILE.rrd, a viewer's address (rerun+http://HOST:9876/proxy) "
+                             "or spawn (the viz extra)")
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:
+    rec = None
+    if args.rerun is not None:
+        from robot_rl.viz.rerun_live import RerunMissing, open_stream
+
+        try:
+            rec = open_stream(args.rerun)
+        except (ValueError, RerunMissing) as exc:
+            print(f"robot-rl act: {exc}", file=sys.stderr)
+            return 2
     policy, channel = load_policy(cfg), weights_channel(cfg)
     success = detector_for(cfg)
     with PickPlaceEnv(cfg) as env, open_writer(cfg) as writer, contextlib.ExitStack() as stack:
@@ -43,6 +57,13 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
             view = stack.enter_context(LiveView(args.live_port))
             decide = LiveDecider(decide, view, version=lambda: policy.version)
             print(f"live view: {view.url}", flush=True)
+        if rec is not None:
+            from robot_rl.viz.rerun_live import RerunDecider
+
+            stack.callback(rec.disconnect)
+            stack.callback(rec.flush)
+            decide = RerunDecider(decide, rec, version=lambda: policy.version)
+            print(f"rerun: logging every step to {args.rerun}", flush=True)
         successes = 0
         for i in range(cfg.act.episodes):
             r = run_episode(env, cfg.act.seed + i, decide, writer=writer, source="policy",
