@@ -3,13 +3,16 @@
   robot-rl buffer inspect PATH          episodes, lengths, sources, success and intervention rates, size on disk
   robot-rl buffer verify PATH           read every chunk back and check the layout; exit status 1 on a problem
   robot-rl buffer import SRC DST        a foreign dataset -> a new store at DST (format detected, or --format):
-                                        a Diffusion Policy replay zarr (format 2 or 3, a folder or a .zip) or a
-                                        LeRobotDataset v3.0 folder. Keys map by interop.cameras /
-                                        interop.state_keys / interop.action_key; the episodes become
+                                        a Diffusion Policy replay zarr (format 2 or 3, a folder or a .zip), a
+                                        LeRobotDataset v3.0 folder, or a ROS 2 bag (rosbag2 folder or its
+                                        .mcap) of the graph's topics, resampled to task.control_hz. Keys map
+                                        by interop.cameras / interop.state_keys / interop.action_key (a bag:
+                                        interop.cameras names cameras or topics); the episodes become
                                         interop.source (demo) episodes, so train-bc and the learner's demo half
                                         use them
-  robot-rl buffer export SRC DST --format dp|lerobot
-                                        our store -> Diffusion Policy's replay zarr (format 2, Blosc LZ4), or a
+  robot-rl buffer export SRC DST --format dp|lerobot|mcap
+                                        our store -> Diffusion Policy's replay zarr (format 2, Blosc LZ4), a ROS 2
+                                        bag (rosbag2, MCAP storage: Foxglove and rosbags open it), or a
                                         LeRobotDataset v3.0 (parquet + one mp4 per episode and camera, encoded
                                         with interop.video_codec at interop.video_crf; the task text is
                                         interop.task, default task.name)
@@ -37,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["inspect", "verify", "import", "export"], help="what to do")
     parser.add_argument("path", help="store directory or fsspec URL (e.g. runs/replay.zarr); import: the dataset")
     parser.add_argument("dst", nargs="?", default=None, help="import / export: where the result goes")
-    parser.add_argument("--format", default="auto", choices=["auto", "dp", "lerobot"],
-                        help="import: the source's format (auto: detected); export: the destination's (dp, lerobot)")
+    parser.add_argument("--format", default="auto", choices=["auto", "dp", "lerobot", "mcap"],
+                        help="import: the source's format (auto: detected); export: the destination's (dp, lerobot, "
+                             "mcap)")
     parser.add_argument("--overwrite", action="store_true", help="import / export: replace an existing DST")
     parser.add_argument("--episodes", type=int, default=20,
                         help="inspect: list the last N episodes (0: none, -1: all; default 20)")
@@ -99,8 +103,9 @@ def _foreign_hint(path: str) -> str:
 
 
 def _import(args: argparse.Namespace, cfg: Config) -> int:
+    from robot_rl.data.bag_interop import import_bag
     from robot_rl.data.dp_interop import import_diffusion_policy
-    from robot_rl.data.formats import LEROBOT, OURS, check_readable, detect_format, write_atomically
+    from robot_rl.data.formats import LEROBOT, MCAP, OURS, check_readable, detect_format, write_atomically
     from robot_rl.data.lerobot_interop import import_lerobot
     from robot_rl.spec import ACTION_DIM
 
@@ -114,7 +119,12 @@ def _import(args: argparse.Namespace, cfg: Config) -> int:
     start = time.perf_counter()
 
     def write(tmp) -> tuple[int, int]:
-        if fmt == LEROBOT:
+        if fmt == MCAP:
+            with _progress("import") as bar:
+                store = import_bag(args.path, tmp, cameras=io.cameras or None, control_hz=cfg.task.control_hz,
+                                   source=io.source, success=io.success, chunk_len=cfg.buffer.chunk_len,
+                                   action_dim=ACTION_DIM, progress=bar)
+        elif fmt == LEROBOT:
             with _progress("import") as bar:
                 store = import_lerobot(args.path, tmp, cameras=io.cameras or None, state_keys=io.state_keys or None,
                                        action_key=io.action_key, source=io.source, success=io.success,
@@ -136,13 +146,14 @@ def _import(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _export(args: argparse.Namespace, cfg: Config) -> int:
+    from robot_rl.data.bag_interop import export_bag
     from robot_rl.data.dp_interop import export_diffusion_policy
     from robot_rl.data.formats import write_atomically
     from robot_rl.data.lerobot_interop import export_lerobot
     from robot_rl.data.replay_store import ReplayStore
 
-    if args.format not in ("dp", "lerobot"):
-        print("robot-rl buffer export: choose the destination's format: --format dp or --format lerobot",
+    if args.format not in ("dp", "lerobot", "mcap"):
+        print("robot-rl buffer export: choose the destination's format: --format dp, lerobot or mcap",
               file=sys.stderr)
         return 2
     io = cfg.interop
@@ -154,6 +165,11 @@ def _export(args: argparse.Namespace, cfg: Config) -> int:
                     store, tmp, fps=cfg.task.control_hz, task=io.task or cfg.task.name, robot_type=cfg.robot.name,
                     codec=io.video_codec, crf=io.video_crf, progress=bar), overwrite=args.overwrite)
             what = f"LeRobotDataset v3.0, {io.video_codec} crf {io.video_crf}"
+        elif args.format == "mcap":
+            with _progress("export") as bar:
+                episodes = write_atomically(args.dst, lambda tmp: export_bag(store, tmp, progress=bar),
+                                            overwrite=args.overwrite)
+            what = "ROS 2 bag, MCAP storage"
         else:
             episodes = write_atomically(args.dst, lambda tmp: export_diffusion_policy(store, tmp),
                                         overwrite=args.overwrite)

@@ -25,8 +25,8 @@ from robot_rl.data.errors import StoreError
 
 OURS, DP, LEROBOT, MCAP = "robot_rl", "dp", "lerobot", "mcap"
 FORMATS = (OURS, DP, LEROBOT, MCAP)
-READABLE = (DP, LEROBOT)  # what import reads today
-WRITABLE = (DP, LEROBOT)  # what export writes today
+READABLE = (DP, LEROBOT, MCAP)  # what import reads
+WRITABLE = (DP, LEROBOT, MCAP)  # what export writes
 
 
 def _zarr_attrs(meta: dict) -> dict:
