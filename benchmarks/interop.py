@@ -2,12 +2,13 @@
 time, and what a LeRobot round trip does to the camera frames.
 
 The data is the twin's: scripted-expert episodes with its cameras (``camera.names``, ``camera.height`` x
-``camera.width``, at ``task.control_hz``), ``bench.interop.episodes`` of them. Each conversion is timed on the
-whole store; "x real time" is the robot time the store holds over the wall time the conversion took (the target is
-10x). The baseline, run in the same process, is reading every episode of our own store once (what any
-conversion must do): the "x read" column says how many such reads one conversion costs, a figure that moves less
-with the machine than the seconds do. The frame error is measured on the twin's renders after
-export -> import (H.264 and AV1, crf ``interop.video_crf``); every other field is checked bit-exact."""
+``camera.width``, at ``task.control_hz``), ``bench.interop.episodes`` of them. Each conversion (Diffusion Policy
+zarr, ROS 2 bag, LeRobot with H.264 and with AV1) is timed on the whole store; "x real time" is the robot time
+the store holds over the wall time the conversion took (the target is 10x). The baseline, run in the same
+process, is reading every episode of our own store once (what any conversion must do): the "x read" column says
+how many such reads one conversion costs, a figure that moves less with the machine than the seconds do. The
+frame error is measured on the twin's renders after export -> import (H.264 and AV1, crf ``interop.video_crf``);
+every other field is checked bit-exact."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from benchmarks.report import BenchResult
 from robot_rl.actor.wiring import row_schema
 from robot_rl.config.schema import Config
+from robot_rl.data.bag_interop import export_bag, import_bag
 from robot_rl.data.dp_interop import export_diffusion_policy, import_diffusion_policy
 from robot_rl.data.lerobot_interop import export_lerobot, import_lerobot
 from robot_rl.data.recorder import EpisodeWriter
@@ -89,6 +91,11 @@ def run(cfg: Config) -> BenchResult:
             ("import dp", lambda: import_diffusion_policy(root / "dp.zarr", root / "from_dp.zarr",
                                                           control_hz=fps).close(), root / "from_dp.zarr"),
         ]
+        steps += [
+            ("export mcap", lambda: export_bag(store_path, root / "bag"), root / "bag"),
+            ("import mcap", lambda: import_bag(root / "bag", root / "from_bag.zarr", control_hz=fps).close(),
+             root / "from_bag.zarr"),
+        ]
         for codec in ("libx264", "libsvtav1"):
             out, back = root / f"lerobot_{codec}", root / f"from_lerobot_{codec}.zarr"
             steps += [
@@ -109,6 +116,7 @@ def run(cfg: Config) -> BenchResult:
         fidelity = {codec: _frame_error(store_path, root / f"from_lerobot_{codec}.zarr", schema.cameras)
                     for codec in ("libx264", "libsvtav1")}
         fidelity["dp"] = _frame_error(store_path, root / "from_dp.zarr", schema.cameras)
+        fidelity["mcap"] = _frame_error(store_path, root / "from_bag.zarr", schema.cameras)
         ours_mb = store_size_bytes(str(store_path)) / 1e6
     for codec in ("libx264", "libsvtav1"):
         f = fidelity[codec]
@@ -120,6 +128,6 @@ def run(cfg: Config) -> BenchResult:
     notes = [f"{n_eps} episodes, {n_rows} rows = {robot_s / 60:.1f} min of robot time, 2 cameras "
              f"{schema.image_hw[0]}x{schema.image_hw[1]}; our store {ours_mb:.1f} MB; baseline: reading it all "
              f"{read_s:.2f} s ({robot_s / read_s:.0f}x real time)",
-             f"Diffusion Policy round trip: frames exact {fidelity['dp']['max'] == 0}; LeRobot crf {io.video_crf}, "
-             f"keyframe every 2 frames"]
+             f"Diffusion Policy round trip: frames exact {fidelity['dp']['max'] == 0}; MCAP round trip: frames "
+             f"exact {fidelity['mcap']['max'] == 0}; LeRobot crf {io.video_crf}, keyframe every 2 frames"]
     return BenchResult("interop", rows, notes, ok=all(r["met"] is not False for r in rows))

@@ -22,6 +22,7 @@ from typing import IO
 
 from robot_rl.cli.supervisor import Supervisor, graph_env, graph_specs
 from robot_rl.config import Config, ConfigError, load_config
+from robot_rl.config.ros import RosNodeConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,13 +58,21 @@ def run_graph(experiment: str, overrides: Sequence[str], *, command: str = "up",
         print(f"robot-rl {command}: no BC base at policy.path={cfg.policy.path}; train one first (robot-rl demo, or "
               f"robot-rl collect then robot-rl train-bc)", file=sys.stderr)
         return 2
+    specs = graph_specs(cfg.ros.nodes, overrides)
+    if cfg.ros.record_bag:
+        if Path(cfg.ros.record_bag).exists():
+            print(f"robot-rl {command}: ros.record_bag={cfg.ros.record_bag} exists: choose a new folder for the bag",
+                  file=sys.stderr)
+            return 2
+        # first: it is then stopped last, after every node it records
+        specs = graph_specs([RosNodeConfig("bag", "bag_recorder_node", required=False)], overrides) + specs
     stopping: list[int] = []
     previous = {sig: signal.signal(sig, lambda s, _f: stopping.append(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sup = Supervisor(graph_specs(cfg.ros.nodes, overrides), env=graph_env(cfg.ros.discovery_range,
+        sup = Supervisor(specs, env=graph_env(cfg.ros.discovery_range,
                                                                                 cfg.ros.package_path),
                          output=output, stop_grace_s=cfg.ros.stop_grace_s, **({"report": report} if report else {}))
-        sup.report(f"experiment {experiment}: {len(cfg.ros.nodes)} nodes; Ctrl-C stops them "
+        sup.report(f"experiment {experiment}: {len(specs)} nodes; Ctrl-C stops them "
                    f"(the actor first, the robot last)")
         code = sup.start().run(should_stop=lambda: bool(stopping))
         sup.report("all nodes stopped" + ("" if code == 0 else f" (exit code {code})"))

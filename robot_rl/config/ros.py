@@ -52,7 +52,9 @@ shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner
     control thread; ``robot-rl bench ros`` measured it ahead of the other at both rates) or ``single`` (the classic
     SingleThreadedExecutor).
     ``timing_path``: where the actor node writes every command's timing (capture stamp, tick, published) as
-    JSON when it stops; empty: only the percentiles in its log. ``robot-rl bench ros`` reads it."""
+    JSON when it stops; empty: only the percentiles in its log. ``robot-rl bench ros`` reads it.
+    ``record_bag``: a folder that ``robot-rl up`` records the graph's topics to, as a ROS 2 bag with MCAP storage
+    (an extra node, ``bag_recorder_node``; needs the ``interop`` extra; empty: no bag). It must not exist yet."""
 
     nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
     episodes: int = 0
@@ -70,6 +72,7 @@ shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner
     stop_grace_s: float = 5.0
     startup_timeout_s: float = 60.0
     timing_path: str = ""
+    record_bag: str = ""
     package_path: str = ""  # where robot_rl_ros is imported from when not installed (default: ros_ws/src/robot_rl_ros)
 
     def validate(self, key: str) -> None:

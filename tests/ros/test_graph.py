@@ -20,6 +20,7 @@ from robot_rl_ros.conversions import twist_to_msg
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32, Int64, String
 
+from robot_rl.cli.main import main
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.rewards import rlif_rewards
@@ -84,7 +85,7 @@ def niceness_of(module: bytes, parent: int) -> list[int]:
 
 
 def test_whole_graph_in_sim(tmp_path, probe):
-    overrides = [*tiny_setup(tmp_path, demos=2), "ros.teleop=none", "ros.seed=0"]
+    overrides = [*tiny_setup(tmp_path, demos=2), "ros.teleop=none", "ros.seed=0", f"ros.record_bag={tmp_path / 'bag'}"]
     store_path = str(tmp_path / "replay.zarr")
     teleop = ScriptedTeleop(probe)
     log = tmp_path / "up.log"
@@ -148,6 +149,16 @@ def test_whole_graph_in_sim(tmp_path, probe):
         else:
             assert not intervened.any() and not rlif.any()
     store.close()
+
+    # the recorded bag (ros.record_bag) holds the same run: imported, its episodes are the actor's, command for
+    # command (the bag's steps are the commands; the store's last row is a final observation)
+    assert main(["buffer", "import", str(tmp_path / "bag"), str(tmp_path / "from_bag.zarr")]) == 0
+    with ReplayStore.open(store_path) as ours, ReplayStore.open(tmp_path / "from_bag.zarr") as bag:
+        seeds = {bag.episode_meta(i).seed: i for i in range(bag.n_episodes)}
+        for i in policy_eps:
+            want = ours.read_episode(i, ["action"])["action"][:-1]
+            got = bag.read_episode(seeds[ours.episode_meta(i).seed], ["action"])["action"]
+            np.testing.assert_array_equal(got[:len(want)], want)
 
 
 @pytest.mark.slow
