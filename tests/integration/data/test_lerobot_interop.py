@@ -242,3 +242,13 @@ def test_bad_export_settings_name_the_key(tmp_path, capsys):
                  "interop.video_codec=mjpeg"]) == 2
     assert "interop.video_codec" in capsys.readouterr().err
     assert not (tmp_path / "lr").exists()
+
+
+def test_imported_lerobot_episodes_train_the_bc_base(tmp_path, capsys):
+    write_lerobot(tmp_path / "ds")
+    store = tmp_path / "ours.zarr"
+    assert main(["buffer", "import", str(tmp_path / "ds"), str(store), "interop.cameras=[wrist,top]"]) == 0
+    assert main(["train-bc", f"buffer.path={store}", f"policy.path={tmp_path / 'bc.pt'}", "camera.names=[wrist,top]",
+                 f"camera.height={HW[0]}", f"camera.width={HW[1]}", "policy.epochs=1", "policy.feature_dim=8",
+                 "policy.hidden_dim=32", "policy.eval_every=0"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "bc.pt").is_file()
