@@ -116,12 +116,13 @@ def training_episodes(path: str) -> dict:
             c = store.read_episode(ep, ["success_detected", "success_label"])
             det, lab = np.asarray(c["success_detected"], bool), np.asarray(c["success_label"])
             first = int(np.argmax(det)) if det.any() else None
-            eps.append({"detected": first is not None, "false": first is not None and lab[first] != 1,
+            eps.append({"detected": first is not None, "false": first is not None and bool(lab[first] != 1),
                         "missed": bool((lab == 1).any()) and first is None})
     n = max(1, len(eps))
-    return {"episodes": len(eps), "detected": sum(e["detected"] for e in eps),
-            "false_successes": sum(e["false"] for e in eps), "missed_successes": sum(e["missed"] for e in eps),
-            "false_rate": sum(e["false"] for e in eps) / n}
+    return {"episodes": len(eps), "detected": sum(int(e["detected"]) for e in eps),
+            "false_successes": sum(int(e["false"]) for e in eps),
+            "missed_successes": sum(int(e["missed"]) for e in eps),
+            "false_rate": sum(int(e["false"]) for e in eps) / n}
 
 
 def _learning(cfg: Config, net: RewardClassifier, out: Path) -> tuple[list[Curve], list[dict]]:
@@ -153,7 +154,12 @@ def _learning(cfg: Config, net: RewardClassifier, out: Path) -> tuple[list[Curve
             if kept is not None:
                 print(f"  [{variant} seed {seed}] kept from {path}", flush=True)
                 curves.append(Curve(**{f.name: kept[f.name] for f in dataclasses.fields(Curve)}))
-                runs.append({"variant": variant, "seed": seed, **kept.get("training", {})})
+                training = kept.get("training")
+                store = root / variant / "replay.zarr"
+                if training is None and variant == "classifier" and store.exists():  # counted after a crash there
+                    training = training_episodes(str(store))
+                    path.write_text(json.dumps({**kept, "training": training}, indent=1))
+                runs.append({"variant": variant, "seed": seed, **(training or {})})
                 continue
             detector = (SuccessDetector(net, consecutive=cfg.reward.consecutive, threshold=cfg.reward.threshold)
                         if variant == "classifier" else None)
