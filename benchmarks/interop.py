@@ -57,7 +57,10 @@ def _frame_error(a: Path, b: Path, cameras: tuple[str, ...]) -> dict[str, float]
     with ReplayStore.open(a, "r") as sa, ReplayStore.open(b, "r") as sb:
         for ep in range(sa.n_episodes):
             x, y = sa.read_episode(ep), sb.read_episode(ep)
+            exact &= set(x) == set(y)
             for key, value in x.items():
+                if key not in y:
+                    continue
                 if key.startswith(IMAGE_PREFIX):
                     errs.append(np.abs(value.astype(np.int16) - y[key].astype(np.int16)).ravel())
                 else:

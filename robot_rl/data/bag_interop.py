@@ -19,7 +19,8 @@ gripper width as the actor node builds it (:func:`robot_rl.spec.proprio`).
 Export writes every committed episode: per row, each camera's frame, the joint states (when the store has
 ``obs/joints``), the pose and the state at the row's capture time, and, for every row but the last, the command
 at the time it was sent. Times are the episode's ``wall_start`` plus the row's offset from the episode's first
-capture (the store's clock is monotonic; a bag's is the wall clock), so the times do not come back exactly.
+capture (the store's clock is monotonic; a bag's is the wall clock), moved later where an episode would
+overlap the one before (the twin runs faster than real time), so the times do not come back exactly.
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ def export_bag(src: ReplayStore | str | os.PathLike[str], dst: str | os.PathLike
 
         empty = np.zeros(0, np.float64)
         layout = T["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0)
+        free = 0  # the bag's time line: an episode starts no earlier than the previous one ended
         for ep in range(store.n_episodes):
             cols, meta = store.read_episode(ep), store.episode_meta(ep)
-            base, t0 = int(meta.wall_start * 1e9), float(cols["t_obs"][0])
+            base, t0 = max(int(meta.wall_start * 1e9), free), float(cols["t_obs"][0])
+            free = base + round((float(max(cols["t_obs"][-1], cols["t_action"][-1])) - t0) * 1e9) + 1_000_000
 
             def ns(t: float, base: int = base, t0: float = t0) -> int:
                 return base + round((float(t) - t0) * 1e9)

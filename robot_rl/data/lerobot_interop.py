@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -256,15 +257,23 @@ class _Stats:
         self.parts.setdefault(name, []).append(np.asarray(values, np.float64).reshape(len(values), -1))
 
     def add_images(self, name: str, images: np.ndarray) -> None:
-        step = max(1, len(images) // 20)  # a sample of frames per episode is enough for normalisation
-        self.images.setdefault(name, []).append(images[::step].reshape(-1, 3).astype(np.float64) / 255.0)
+        step = max(1, len(images) // 20)  # a sample of frames and pixels is enough for normalisation
+        self.images.setdefault(name, []).append(images[::step, ::2, ::2].reshape(-1, 3).astype(np.float32) / 255)
 
     @staticmethod
-    def _of(x: np.ndarray, shape: tuple[int, ...]) -> dict[str, Any]:
-        with np.errstate(invalid="ignore"):
-            out = {"min": np.nanmin(x, 0), "max": np.nanmax(x, 0), "mean": np.nanmean(x, 0), "std": np.nanstd(x, 0)}
-            out |= {f"q{round(q * 100):02d}": np.nanquantile(x, q, axis=0) for q in QUANTILES}
-        res: dict[str, Any] = {k: np.nan_to_num(v).reshape(shape).tolist() for k, v in out.items()}
+    def _of(x: np.ndarray, shape: tuple[int, ...], nan: bool = True) -> dict[str, Any]:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (a field never judged)
+            if nan:
+                out = {"min": np.nanmin(x, 0), "max": np.nanmax(x, 0), "mean": np.nanmean(x, 0),
+                       "std": np.nanstd(x, 0)}
+                qs = np.nanquantile(x, QUANTILES, axis=0)
+            else:
+                out = {"min": x.min(0), "max": x.max(0), "mean": x.mean(0, dtype=np.float64), "std": x.std(0)}
+                qs = np.quantile(x, QUANTILES, axis=0)
+        out |= {f"q{round(q * 100):02d}": v for q, v in zip(QUANTILES, qs, strict=True)}
+        res: dict[str, Any] = {k: np.nan_to_num(np.asarray(v, np.float64)).reshape(shape).tolist()
+                               for k, v in out.items()}
         res["count"] = [len(x)]
         return res
 
@@ -275,7 +284,7 @@ class _Stats:
             if x.size:
                 out[name] = self._of(x, (x.shape[1],))
         for name, parts in self.images.items():
-            out[name] = self._of(np.concatenate(parts), (3, 1, 1))
+            out[name] = self._of(np.concatenate(parts), (3, 1, 1), nan=False)
         return out
 
 
