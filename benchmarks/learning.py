@@ -215,7 +215,11 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             curve.record(results), curve.record(results)
             return curve
         channel = weights_channel(cfg, signed=False)
-        scalars = ScalarLog(vdir, tensorboard=True) if cfg.learner.tensorboard else None  # <vdir>/tensorboard
+        lc = cfg.learner  # the evaluation curve goes where the learner's numbers go: <vdir>/tensorboard, W&B
+        scalars = (ScalarLog(vdir, tensorboard=lc.tensorboard, wandb=lc.wandb, project=lc.wandb_project,
+                             name=f"{name or variant}-seed{cfg.seed}-eval",
+                             config={"variant": variant, "seed": cfg.seed})
+                   if lc.tensorboard or lc.wandb != "off" else None)
         learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
                    if variant.startswith("residual") or variant == "hil_serl" else None)
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None

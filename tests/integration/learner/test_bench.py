@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
 from robot_rl.cli.main import main
 from robot_rl.data.layout import EpisodeSource
 from robot_rl.data.replay_store import ReplayStore
@@ -37,6 +39,11 @@ def test_bench_learning_tiny(tmp_path, capsys):
     assert rlif["env_steps"][0] == 0 and rlif["env_steps"][-1] >= 60 and rlif["updates"] > 0
     assert (out / "learning.png").stat().st_size > 10_000
     assert len(rlif["cycle_steps"]) == len(rlif["env_steps"]) == len(rlif["episode_success"])
+    events = EventAccumulator(str(out / "seed0" / "residual_rlif_human" / "tensorboard"))  # the curve, as TB has it
+    events.Reload()
+    seed0 = next(c for c in curves if c["variant"] == "residual_rlif_human" and c["seed"] == 0)
+    assert [(e.step, e.value) for e in events.Scalars("eval/success")] == list(zip(seed0["env_steps"][1:],
+                                                                                  seed0["success"][1:], strict=True))
     assert [len(e) for e in rlif["episode_steps"]] == [1] * len(rlif["env_steps"])  # one evaluation episode a point
     points = json.loads((out / "points.json").read_text())  # one record per evaluation point, with the settings
     assert len(points["points"]) == sum(len(c["env_steps"]) for c in curves)

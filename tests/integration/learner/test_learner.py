@@ -22,6 +22,7 @@ from robot_rl.learner.pacing import LearnerProgress, read_progress
 from robot_rl.learner.td3 import NonFiniteLossError
 from robot_rl.learner.weights import DirectoryWeightsChannel
 from robot_rl.policies import bundle as bundles
+from tests.support import wandb_runs
 
 
 def _fresh(tiny_run, name: str):
@@ -33,6 +34,7 @@ def _fresh(tiny_run, name: str):
 
 def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
     cfg = _fresh(tiny_run, "learner-a")
+    cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, wandb="offline"))
     channel = DirectoryWeightsChannel(os.path.join(cfg.learner.dir, "weights"))
     learner = Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
     status = learner.run(max_updates=30)
@@ -50,6 +52,11 @@ def test_learner_ingests_trains_publishes_and_checkpoints(tiny_run):
     losses = events.Scalars("learner/critic_loss")
     assert [e.step for e in losses] == [m["updates"] for m in metrics]
     np.testing.assert_allclose([e.value for e in losses], [m["critic_loss"] for m in metrics], rtol=1e-6)
+    [run] = wandb_runs.run_files(learner.dir)  # and the W&B offline run, read back with W&B's record schema
+    rows = wandb_runs.history(run)
+    assert [r["_step"] for r in rows] == [m["updates"] for m in metrics]
+    np.testing.assert_allclose([r["learner/critic_loss"] for r in rows], [m["critic_loss"] for m in metrics])
+    assert wandb_runs.config(run)["learner"]["utd"] == cfg.learner.utd and wandb_runs.finished(run)
     # demonstrations get the base's actions computed on ingestion (no base ran when they were recorded)
     demo = learner.cache.episodes[0]
     assert np.abs(learner.cache.arrays["base_action"][demo.start:demo.start + demo.length]).sum() > 0

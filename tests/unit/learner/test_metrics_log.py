@@ -1,5 +1,6 @@
 """The learner's metrics sinks: a JSON line and the same finite numbers as TensorBoard scalars (read back with
-TensorBoard's own reader); W&B refused with the command that installs it when the package is missing."""
+TensorBoard's own reader) and as a W&B offline run (read back with W&B's own record schema); W&B refused with
+the command that installs it when the package is missing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from robot_rl.config import load_config
 from robot_rl.config.loader import ConfigError
 from robot_rl.learner.metrics_log import MetricsLog, MetricsUnavailable, ScalarLog
+from tests.support import wandb_runs
 
 
 def test_each_record_reaches_the_jsonl_and_tensorboard(tmp_path):
@@ -27,6 +29,24 @@ def test_each_record_reaches_the_jsonl_and_tensorboard(tmp_path):
         "a missing value is left out, not logged as 0"
     assert [e.value for e in events.Scalars("learner/version")] == [1, 2, 3]
     assert "learner/flag" not in events.Tags()["scalars"] and "learner/updates" not in events.Tags()["scalars"]
+
+
+def test_an_offline_wandb_run_holds_each_record_at_its_update_count(tmp_path):
+    """Offline mode needs no network or account: the run folder (what ``wandb sync`` uploads) has the same numbers
+    as the JSON lines, at the learner's update count, the config given, and the run closed."""
+    scalars = ScalarLog(tmp_path, tensorboard=False, wandb="offline", name="learner-a",
+                        config={"learner": {"utd": 4}, "seed": 3})
+    log = MetricsLog(tmp_path, "metrics.jsonl", scalars)
+    for i, loss in enumerate([1.0, 0.5, float("nan")]):
+        log.write({"time": 0.0, "updates": 10 * (i + 1), "version": i + 1, "critic_loss": loss})
+    log.close()
+    [run] = wandb_runs.run_files(tmp_path)
+    rows = wandb_runs.history(run)
+    assert [r["_step"] for r in rows] == [10, 20, 30]
+    assert [r.get("learner/critic_loss") for r in rows] == [1.0, 0.5, None], "a NaN is left out, not logged"
+    assert [r["learner/version"] for r in rows] == [1, 2, 3]
+    assert wandb_runs.config(run)["learner"] == {"utd": 4} and wandb_runs.config(run)["seed"] == 3
+    assert wandb_runs.finished(run)
 
 
 def test_wandb_without_its_package_is_refused_with_the_fix(tmp_path, monkeypatch):

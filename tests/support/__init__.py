@@ -1,0 +1,1 @@
+"""Readers the tests share."""
