@@ -16,10 +16,12 @@
                                         LeRobotDataset v3.0 (parquet + one mp4 per episode and camera, encoded
                                         with interop.video_codec at interop.video_crf; the task text is
                                         interop.task, default task.name)
+  robot-rl buffer repair SRC DST        a ROS 2 bag whose recorder was killed (no index, no metadata.yaml) -> a
+                                        closed bag at DST with every message up to the cut, unchanged
 
-inspect and verify open the store read-only, so they are safe while a recorder is writing to it. import and
-export write into a hidden sibling of DST and rename it into place when complete: DST appears whole or not at
-all; an existing DST is refused unless --overwrite.
+inspect and verify open the store read-only, so they are safe while a recorder is writing to it. import,
+export and repair write into a hidden sibling of DST and rename it into place when complete: DST appears whole
+or not at all; an existing DST is refused unless --overwrite.
 """
 
 from __future__ import annotations
@@ -32,18 +34,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 from robot_rl.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["inspect", "verify", "import", "export"], help="what to do")
+    parser.add_argument("action", choices=["inspect", "verify", "import", "export", "repair"], help="what to do")
     parser.add_argument("path", help="store directory or fsspec URL (e.g. runs/replay.zarr); import: the dataset")
-    parser.add_argument("dst", nargs="?", default=None, help="import / export: where the result goes")
+    parser.add_argument("dst", nargs="?", default=None, help="import / export / repair: where the result goes")
     parser.add_argument("--format", default="auto", choices=["auto", "dp", "lerobot", "mcap"],
                         help="import: the source's format (auto: detected); export: the destination's (dp, lerobot, "
                              "mcap)")
-    parser.add_argument("--overwrite", action="store_true", help="import / export: replace an existing DST")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="import / export / repair: replace an existing DST")
     parser.add_argument("--episodes", type=int, default=20,
                         help="inspect: list the last N episodes (0: none, -1: all; default 20)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -53,13 +57,14 @@ def run(args: argparse.Namespace, cfg: Config) -> int:
     from robot_rl.data.errors import StoreError
     from robot_rl.data.integrity import summarize, verify
 
-    if args.action in ("import", "export"):
+    if args.action in ("import", "export", "repair"):
         if args.dst is None:
             print(f"robot-rl buffer {args.action}: needs a destination: robot-rl buffer {args.action} SRC DST",
                   file=sys.stderr)
             return 2
         try:
-            return _import(args, cfg) if args.action == "import" else _export(args, cfg)
+            act = {"import": _import, "export": _export, "repair": _repair}[args.action]
+            return act(args, cfg)
         except StoreError as exc:
             print(f"robot-rl buffer {args.action}: {exc}", file=sys.stderr)
             return 1
@@ -145,6 +150,26 @@ def _import(args: argparse.Namespace, cfg: Config) -> int:
     return 0
 
 
+def _repair(args: argparse.Namespace, cfg: Config) -> int:
+    from robot_rl.data.bag_repair import repair_bag
+    from robot_rl.data.formats import write_atomically
+
+    start = time.perf_counter()
+
+    def write(tmp):
+        with _progress("repair") as bar:
+            return repair_bag(args.path, tmp, progress=bar, name=Path(args.dst).name)
+
+    report = write_atomically(args.dst, write, overwrite=args.overwrite)
+    last = dt.datetime.fromtimestamp(report.last_ns / 1e9, dt.timezone.utc).isoformat(timespec="milliseconds")
+    print(f"repaired {args.path} into {args.dst}: {report.total} messages on {len(report.messages)} topics, the "
+          f"last logged at {last}; {report.dropped_bytes} bytes after the cut dropped, in "
+          f"{time.perf_counter() - start:.1f} s")
+    for topic, n in sorted(report.messages.items()):
+        print(f"  {topic}: {n}")
+    return 0
+
+
 def _export(args: argparse.Namespace, cfg: Config) -> int:
     from robot_rl.data.bag_interop import export_bag
     from robot_rl.data.dp_interop import export_diffusion_policy
@@ -167,7 +192,8 @@ def _export(args: argparse.Namespace, cfg: Config) -> int:
             what = f"LeRobotDataset v3.0, {io.video_codec} crf {io.video_crf}"
         elif args.format == "mcap":
             with _progress("export") as bar:
-                episodes = write_atomically(args.dst, lambda tmp: export_bag(store, tmp, progress=bar),
+                episodes = write_atomically(args.dst, lambda tmp: export_bag(store, tmp, progress=bar,
+                                                                             name=Path(args.dst).name),
                                             overwrite=args.overwrite)
             what = "ROS 2 bag, MCAP storage"
         else:

@@ -54,7 +54,9 @@ shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner
     ``timing_path``: where the actor node writes every command's timing (capture stamp, tick, published) as
     JSON when it stops; empty: only the percentiles in its log. ``robot-rl bench ros`` reads it.
     ``record_bag``: a folder that ``robot-rl up`` records the graph's topics to, as a ROS 2 bag with MCAP storage
-    (an extra node, ``bag_recorder_node``; needs the ``interop`` extra; empty: no bag). It must not exist yet."""
+    (an extra node, ``bag_recorder_node``; needs the ``interop`` extra; empty: no bag). It must not exist yet.
+    ``bag_chunk_s``: how often the recorder writes what it holds to disk (one MCAP chunk): what a killed recorder
+    loses at most (``robot-rl buffer repair`` recovers the rest)."""
 
     nodes: list[RosNodeConfig] = field(default_factory=_default_nodes)
     episodes: int = 0
@@ -73,6 +75,7 @@ shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner
     startup_timeout_s: float = 60.0
     timing_path: str = ""
     record_bag: str = ""
+    bag_chunk_s: float = 1.0
     package_path: str = ""  # where robot_rl_ros is imported from when not installed (default: ros_ws/src/robot_rl_ros)
 
     def validate(self, key: str) -> None:
@@ -91,5 +94,6 @@ shared CPU the robot, camera and actor nodes always win it; 0 leaves the learner
         check(self.state_hz > 0 and self.teleop_hz > 0, f"{key}.state_hz/teleop_hz", "must be > 0")
         check(self.discovery_range in ("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT", "OFF"), f"{key}.discovery_range",
                "must be LOCALHOST, SUBNET, SYSTEM_DEFAULT or OFF")
+        check(self.bag_chunk_s > 0, f"{key}.bag_chunk_s", f"must be > 0, got {self.bag_chunk_s}")
         check(self.stop_grace_s > 0 and self.startup_timeout_s > 0, f"{key}.stop_grace_s/startup_timeout_s",
                "must be > 0")

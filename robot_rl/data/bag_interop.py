@@ -35,6 +35,7 @@ import numpy as np
 
 from robot_rl.control.rotations import mat_to_quat, quat_to_mat
 from robot_rl.data import layout as L
+from robot_rl.data.bag_repair import is_closed, name_bag_file
 from robot_rl.data.dp_interop import foreign_episode_columns
 from robot_rl.data.errors import StoreError
 from robot_rl.data.replay_store import ReplayStore
@@ -71,8 +72,9 @@ def _header(ts: Any, ns: int, frame: str = ""):
 
 # ---------------------------------------------------------------- export
 def export_bag(src: ReplayStore | str | os.PathLike[str], dst: str | os.PathLike[str],
-               progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the committed episodes of ``src`` as a rosbag2 (MCAP) folder at ``dst``; returns the episodes."""
+               progress: Callable[[int, int], None] | None = None, name: str | None = None) -> int:
+    """Write the committed episodes of ``src`` as a rosbag2 (MCAP) folder at ``dst``; returns the episodes.
+    ``name``: the bag's name once renamed (its ``.mcap`` file's; default ``dst``'s)."""
     _, Writer, StoragePlugin, ts = _rosbags()
     store = src if isinstance(src, ReplayStore) else ReplayStore.open(src, "r")
     schema = store.schema
@@ -135,6 +137,7 @@ def export_bag(src: ReplayStore | str | os.PathLike[str], dst: str | os.PathLike
                 progress(ep + 1, store.n_episodes)
     finally:
         writer.close()
+    name_bag_file(dst, name)
     return store.n_episodes
 
 
@@ -177,6 +180,10 @@ def import_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, came
         reader = AnyReader([bag], default_typestore=ts)
         reader.open()
     except Exception as exc:
+        if not _closed(bag):
+            raise StoreError(f"{bag}: its MCAP file ends without an index (was its recorder killed, or the file "
+                             f"cut short?); robot-rl buffer repair {bag} DST writes a closed copy with every message "
+                             f"before the cut: import that") from None
         raise StoreError(f"{bag}: cannot open this bag ({type(exc).__name__}: {exc}); is it truncated?") from None
     try:
         topics = {c.topic: c.msgtype for c in reader.connections}
@@ -222,6 +229,14 @@ def import_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, came
         store.close()
         raise StoreError(f"{bag}: no step has every topic ({', '.join([*cams.values(), POSE_TOPIC])}) before it")
     return store
+
+
+def _closed(bag: Path) -> bool:
+
+    try:
+        return is_closed(bag)
+    except (StoreError, OSError):
+        return True  # not one .mcap: the open error says what is wrong
 
 
 def _camera_topics(bag: Path, topics: dict[str, str], cameras: Sequence[str] | None) -> dict[str, str]:

@@ -3,13 +3,19 @@
 The foreign bag is written with rosbags' own writer as a graph would record it (not by our exporter): BGR
 frames, commands at twice the control rate (so the steps are resampled by zero-order hold), no exact state
 (so it is built from the pose and the gripper width). Our export is read with the MCAP project's own ROS 2
-decoder (mcap-ros2-support), and comes back through our import with frames, state, joints and actions exact."""
+decoder (mcap-ros2-support), and comes back through our import with frames, state, joints and actions exact.
+A bag whose writer was killed is repaired from the bytes it left, read with the MCAP project's stream reader."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import pytest
+from mcap.exceptions import EndOfFile
+from mcap.records import Chunk
+from mcap.stream_reader import StreamReader
 from mcap_ros2.reader import read_ros2_messages
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
@@ -149,5 +155,54 @@ def test_bad_bags_get_errors_naming_what_they_have(tmp_path, capsys):
     mcap = next((tmp_path / "ok").glob("*.mcap"))
     mcap.write_bytes(mcap.read_bytes()[: mcap.stat().st_size // 2])
     assert main(["buffer", "import", str(tmp_path / "ok"), str(tmp_path / "a.zarr")]) == 1
-    assert "truncated?" in capsys.readouterr().err
+    assert "cut short?" in capsys.readouterr().err
     assert not (tmp_path / "a.zarr").exists() and not list(tmp_path.glob(".*partial"))
+
+
+def _killed_bag(bag: Path, chunks: int = 3, per_chunk: int = 10, pending: int = 5) -> bytes:
+    """What a killed recorder leaves on disk: ``chunks`` chunks closed and flushed as the recorder closes them,
+    then ``pending`` messages only in memory; no summary, footer or ``metadata.yaml``."""
+    w = Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP)
+    w.open()
+    conn = w.add_connection("/robot/episode", "std_msgs/msg/Int64", typestore=TS)
+    for i in range(chunks * per_chunk + pending):
+        w.write(conn, (i + 1) * SEC, TS.serialize_cdr(T["std_msgs/msg/Int64"](data=i), "std_msgs/msg/Int64"))
+        if i % per_chunk == per_chunk - 1 and i < chunks * per_chunk:
+            w.storage.close_chunk()
+            w.storage.bio.flush()
+    mcap = bag / f"{bag.name}.mcap"
+    left = mcap.read_bytes()
+    w.close()
+    mcap.write_bytes(left)
+    (bag / "metadata.yaml").unlink()
+    return left
+
+
+def test_a_killed_recorders_bag_is_repaired_with_every_message_before_the_cut(tmp_path, capsys):
+    bag, fixed = tmp_path / "killed", tmp_path / "fixed"
+    left = _killed_bag(bag)
+    assert main(["buffer", "import", str(bag), str(tmp_path / "a.zarr")]) == 1
+    assert f"robot-rl buffer repair {bag} DST" in capsys.readouterr().err
+    assert main(["buffer", "repair", str(bag), str(fixed)]) == 0
+    assert "30 messages on 1 topics" in capsys.readouterr().out
+    assert sorted(p.name for p in fixed.iterdir()) == ["fixed.mcap", "metadata.yaml"]  # named as the bag is
+    got = [m.ros_msg.data for m in read_ros2_messages(str(fixed / "fixed.mcap"))]
+    assert got == list(range(30)), "every message of a closed chunk, in order; the 5 in memory are lost"
+    assert main(["buffer", "repair", str(fixed), str(tmp_path / "again")]) == 1
+    assert "nothing to repair" in capsys.readouterr().err and not (tmp_path / "again").exists()
+
+    # cut inside the last chunk (a kill while it was being written): the chunks before it are kept
+    f, chunk_ends = io.BytesIO(left), []
+    with pytest.raises(EndOfFile):  # no footer: the stream ends inside where the next record would be
+        for record in StreamReader(f, skip_magic=False, emit_chunks=True).records:
+            if isinstance(record, Chunk):
+                chunk_ends.append(f.tell())  # the reader reads exactly one record at a time
+    assert len(chunk_ends) == 3
+    (bag / "killed.mcap").write_bytes(left[:chunk_ends[-1] - 40])
+    assert main(["buffer", "repair", str(bag), str(fixed), "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert "20 messages" in out and " 0 bytes after the cut" not in out
+    assert [m.ros_msg.data for m in read_ros2_messages(str(fixed / "fixed.mcap"))] == list(range(20))
+    (bag / "killed.mcap").write_bytes(b"not a bag")
+    assert main(["buffer", "repair", str(bag), str(tmp_path / "b")]) == 1
+    assert "not an MCAP file" in capsys.readouterr().err

@@ -4,8 +4,10 @@ exactly what went over DDS. Foxglove, ``ros2 bag`` and ``robot-rl buffer import`
 
 Started by ``robot-rl up EXPERIMENT ros.record_bag=PATH`` (PATH: the bag's folder, which must not exist). Each
 message is logged at its receipt time (wall clock, ns); the messages keep their own header stamps. The bag is
-complete once the node stops (SIGINT / SIGTERM, as the supervisor stops it): MCAP writes its index last, so a
-killed recorder leaves a bag without one."""
+complete once the node stops (SIGINT / SIGTERM, as the supervisor stops it): MCAP writes its index last. What
+the writer holds goes to disk as one chunk every ``ros.bag_chunk_s`` (rosbags alone would wait for 1 MiB), so a
+killed recorder leaves every chunk but the last second's, and ``robot-rl buffer repair`` makes that a whole
+bag."""
 
 from __future__ import annotations
 
@@ -53,7 +55,15 @@ class BagRecorder(Node):
             conn = self.writer.add_connection(topic, name, typestore=ts)
             self.create_subscription(msg_type, topic, lambda data, c=conn: self.on_message(c, data), profile,
                                      raw=True)
+        self.create_timer(cfg.ros.bag_chunk_s, self.write_chunk)
         self.get_logger().info(f"recording {len(topics(cfg))} topics to {self.path}")
+
+    def write_chunk(self) -> None:
+        """The pending messages to disk as a complete chunk (rosbags' MCAP storage has no public flush)."""
+        storage = self.writer.storage
+        if getattr(storage, "chunk", None) is not None and storage.chunk.msgs:  # a chunk with messages only
+            storage.close_chunk()
+            storage.bio.flush()
 
     def on_message(self, conn, data: bytes) -> None:
         self.writer.write(conn, time.time_ns(), data)
