@@ -1,7 +1,8 @@
 """Check this machine: what is connected and what is missing, each with the fix.
 
 Lists RealSense cameras (serials, firmware) against camera.serials, the SpaceMouse, the keyboard's
-X display, the Franka at robot.ip, the MuJoCo GL backend, and ROS 2 (rclpy). Exit code 0; 1 with
+X display, the Franka at robot.ip, the MuJoCo GL backend, ROS 2 (rclpy), and the optional packages (data
+interop, Rerun, TensorBoard, W&B), each needed when the config turns on what uses it. Exit code 0; 1 with
 --strict when anything the config needs is missing.
 
 The Franka is contacted over the network only when you ask: with --probe-robot, with --franka-mode
@@ -150,10 +151,31 @@ def _ros() -> Check:
     return Check("ros 2", True, "rclpy importable")
 
 
+# (check name, the packages, what they are for, the fix)
+PACKAGES = (("data interop", ("pyarrow", "av", "rosbags", "mcap"), "buffer import / export / repair, ros.record_bag",
+             "pip install -e '.[interop]'"),
+            ("rerun", ("rerun",), "robot-rl view, act --rerun", "pip install -e '.[viz]'"),
+            ("tensorboard", ("tensorboard",), "the learner's TensorBoard event files (learner.tensorboard)",
+             "pip install tensorboard (or learner.tensorboard=false)"),
+            ("wandb", ("wandb",), "the learner's W&B run (learner.wandb)", "pip install wandb (or learner.wandb=off)"))
+
+
+def _packages(cfg: Config) -> list[Check]:
+    """The optional Python packages; needed when the config turns on what uses them."""
+    needed = {"data interop": bool(cfg.ros.record_bag), "tensorboard": cfg.learner.tensorboard,
+              "wandb": cfg.learner.wandb != "off"}
+    out = []
+    for name, modules, what, fix in PACKAGES:
+        absent = [m for m in modules if importlib.util.find_spec(m) is None]
+        detail = f"for {what}: " + (f"{', '.join(absent)} not installed" if absent else "installed")
+        out.append(Check(name, not absent, detail, fix, needed.get(name, False)))
+    return out
+
+
 def checks(cfg: Config, probe_robot: bool = False, franka_mode: bool = False,
            franka_timeout_s: float = 10.0) -> list[Check]:
     return [*_cameras(cfg), _spacemouse(), _keyboard(), _franka(cfg, probe_robot, franka_mode, franka_timeout_s),
-            _gl(), _ros()]
+            _gl(), _ros(), *_packages(cfg)]
 
 
 def run(args: argparse.Namespace, cfg: Config) -> int:

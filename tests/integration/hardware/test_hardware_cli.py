@@ -33,6 +33,19 @@ def test_doctor_contacts_the_robot_only_when_asked(capsys, monkeypatch):
     assert rc == 0  # not probed is not missing
 
 
+def test_doctor_names_a_missing_optional_package_the_config_needs(capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    assert main(["doctor", "--strict", "camera=sim_pair"]) == 0  # learner.wandb=off: absent, not needed
+    assert "absent   wandb" in capsys.readouterr().out
+    assert main(["doctor", "--strict", "camera=sim_pair", "learner.wandb=offline"]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING  wandb" in out and "wandb not installed" in out and "learner.wandb=off" in out
+    assert "ok       data interop" in out
+
+
 def test_doctor_help_documents_the_probe(capsys):
     with pytest.raises(SystemExit):
         main(["doctor", "--help"])
