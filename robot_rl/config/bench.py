@@ -156,7 +156,7 @@ class RewardBenchConfig:
     test_minutes: float = 5.0
     test_seed: int = 90_000
     learning: bool = True
-    seeds: list[int] = field(default_factory=lambda: [0])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     variants: list[str] = field(default_factory=lambda: list(REWARD_VARIANTS))
     env_steps: int = 10_000
     eval_every: int = 2_500
