@@ -23,6 +23,15 @@ def cfg() -> Config:
     return load_config([])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _wandb_home(tmp_path_factory) -> None:
+    """W&B keeps a cache, settings and staging files in the home folder even offline: the tests' go to a
+    temporary folder instead (the run itself goes where ``learner.dir`` says)."""
+    home = tmp_path_factory.mktemp("wandb-home")
+    for var in ("WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        os.environ.setdefault(var, str(home / var.lower()))
+
+
 def _fail_unallowed_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
     if not (report.skipped and in_ci()) or hasattr(report, "wasxfail") or allowed(report.nodeid) is not None:
         return

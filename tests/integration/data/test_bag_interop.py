@@ -206,3 +206,29 @@ def test_a_killed_recorders_bag_is_repaired_with_every_message_before_the_cut(tm
     (bag / "killed.mcap").write_bytes(b"not a bag")
     assert main(["buffer", "repair", str(bag), str(tmp_path / "b")]) == 1
     assert "not an MCAP file" in capsys.readouterr().err
+
+
+def test_repair_keeps_a_message_type_only_the_bag_defines(tmp_path, capsys):
+    """A type the Jazzy typestore lacks comes from the bag's own schema, and its messages read back decoded."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import get_types_from_msg
+
+    ts = get_typestore(Stores.ROS2_JAZZY)
+    ts.register(get_types_from_msg("float32 score\nstring label", "lab_msgs/msg/Verdict"))
+    bag = tmp_path / "custom"
+    w = Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP)
+    w.open()
+    conn = w.add_connection("/lab/verdict", "lab_msgs/msg/Verdict", typestore=ts)
+    for i in range(4):
+        msg = ts.types["lab_msgs/msg/Verdict"](score=i / 4, label=f"v{i}")
+        w.write(conn, (i + 1) * SEC, ts.serialize_cdr(msg, "lab_msgs/msg/Verdict"))
+    w.storage.close_chunk()
+    w.storage.bio.flush()
+    left = (bag / "custom.mcap").read_bytes()
+    w.close()
+    (bag / "custom.mcap").write_bytes(left)
+    (bag / "metadata.yaml").unlink()
+    assert main(["buffer", "repair", str(bag), str(tmp_path / "fixed")]) == 0
+    with AnyReader([tmp_path / "fixed"]) as reader:  # rosbags, with only the bag's definitions to go on
+        got = [reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()]
+    assert [(m.score, m.label) for m in got] == [(i / 4, f"v{i}") for i in range(4)]
