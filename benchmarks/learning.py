@@ -215,11 +215,9 @@ def run_variant(cfg: Config, variant: str, root: Path, progress: Callable[[Curve
             curve.record(results), curve.record(results)
             return curve
         channel = weights_channel(cfg, signed=False)
-        lc = cfg.learner  # the evaluation curve goes where the learner's numbers go: <vdir>/tensorboard, W&B
-        scalars = (ScalarLog(vdir, tensorboard=lc.tensorboard, wandb=lc.wandb, project=lc.wandb_project,
-                             name=f"{name or variant}-seed{cfg.seed}-eval",
-                             config={"variant": variant, "seed": cfg.seed})
-                   if lc.tensorboard or lc.wandb != "off" else None)
+        # the evaluation curve goes where the learner's numbers go: <vdir>/tensorboard, W&B
+        scalars = ScalarLog.for_learner(vdir, cfg.learner, f"{name or variant}-seed{cfg.seed}-eval",
+                                        {"variant": variant, "seed": cfg.seed})
         learner = (Learner(cfg, cfg.buffer.path, cfg.policy.path, channel)
                    if variant.startswith("residual") or variant == "hil_serl" else None)
         human = SimulatedHuman(cfg.human, ScriptedExpert(cfg.expert, env.limits)) if cfg.human.enabled else None

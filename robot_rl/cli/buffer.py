@@ -34,7 +34,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 from robot_rl.config import Config
 
@@ -158,7 +157,7 @@ def _repair(args: argparse.Namespace, cfg: Config) -> int:
 
     def write(tmp):
         with _progress("repair") as bar:
-            return repair_bag(args.path, tmp, progress=bar, name=Path(args.dst).name)
+            return repair_bag(args.path, tmp, progress=bar)
 
     report = write_atomically(args.dst, write, overwrite=args.overwrite)
     last = dt.datetime.fromtimestamp(report.last_ns / 1e9, dt.timezone.utc).isoformat(timespec="milliseconds")
@@ -192,8 +191,7 @@ def _export(args: argparse.Namespace, cfg: Config) -> int:
             what = f"LeRobotDataset v3.0, {io.video_codec} crf {io.video_crf}"
         elif args.format == "mcap":
             with _progress("export") as bar:
-                episodes = write_atomically(args.dst, lambda tmp: export_bag(store, tmp, progress=bar,
-                                                                             name=Path(args.dst).name),
+                episodes = write_atomically(args.dst, lambda tmp: export_bag(store, tmp, progress=bar),
                                             overwrite=args.overwrite)
             what = "ROS 2 bag, MCAP storage"
         else:

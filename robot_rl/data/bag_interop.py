@@ -35,7 +35,7 @@ import numpy as np
 
 from robot_rl.control.rotations import mat_to_quat, quat_to_mat
 from robot_rl.data import layout as L
-from robot_rl.data.bag_repair import is_closed, name_bag_file
+from robot_rl.data.bag_repair import has_footer
 from robot_rl.data.dp_interop import foreign_episode_columns
 from robot_rl.data.errors import StoreError
 from robot_rl.data.replay_store import ReplayStore
@@ -72,9 +72,8 @@ def _header(ts: Any, ns: int, frame: str = ""):
 
 # ---------------------------------------------------------------- export
 def export_bag(src: ReplayStore | str | os.PathLike[str], dst: str | os.PathLike[str],
-               progress: Callable[[int, int], None] | None = None, name: str | None = None) -> int:
-    """Write the committed episodes of ``src`` as a rosbag2 (MCAP) folder at ``dst``; returns the episodes.
-    ``name``: the bag's name once renamed (its ``.mcap`` file's; default ``dst``'s)."""
+               progress: Callable[[int, int], None] | None = None) -> int:
+    """Write the committed episodes of ``src`` as a rosbag2 (MCAP) folder at ``dst``; returns the episodes."""
     _, Writer, StoragePlugin, ts = _rosbags()
     store = src if isinstance(src, ReplayStore) else ReplayStore.open(src, "r")
     schema = store.schema
@@ -137,7 +136,6 @@ def export_bag(src: ReplayStore | str | os.PathLike[str], dst: str | os.PathLike
                 progress(ep + 1, store.n_episodes)
     finally:
         writer.close()
-    name_bag_file(dst, name)
     return store.n_episodes
 
 
@@ -180,7 +178,7 @@ def import_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, came
         reader = AnyReader([bag], default_typestore=ts)
         reader.open()
     except Exception as exc:
-        if not _closed(bag):
+        if not _has_footer(bag):
             raise StoreError(f"{bag}: its MCAP file ends without an index (was its recorder killed, or the file "
                              f"cut short?); robot-rl buffer repair {bag} DST writes a closed copy with every message "
                              f"before the cut: import that") from None
@@ -231,10 +229,9 @@ def import_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, came
     return store
 
 
-def _closed(bag: Path) -> bool:
-
+def _has_footer(bag: Path) -> bool:
     try:
-        return is_closed(bag)
+        return has_footer(bag)
     except (StoreError, OSError):
         return True  # not one .mcap: the open error says what is wrong
 

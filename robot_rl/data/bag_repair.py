@@ -44,33 +44,24 @@ def mcap_file(bag: str | os.PathLike[str]) -> Path:
     return files[0]
 
 
-def is_closed(bag: str | os.PathLike[str]) -> bool:
-    """Whether the bag was closed by its writer: its MCAP ends with the footer's magic (and, in a rosbag2
-    folder, ``metadata.yaml`` is there)."""
+def has_footer(bag: str | os.PathLike[str]) -> bool:
+    """Whether the bag's MCAP ends with the footer's magic: its writer finished it (the index is there)."""
     path = mcap_file(bag)
     if path.stat().st_size < 2 * len(MCAP_MAGIC):
         return False
     with path.open("rb") as f:
         f.seek(-len(MCAP_MAGIC), os.SEEK_END)
-        closed = f.read() == MCAP_MAGIC
-    return closed and (Path(bag).is_file() or (Path(bag) / "metadata.yaml").is_file())
+        return f.read() == MCAP_MAGIC
 
 
-def name_bag_file(bag: str | os.PathLike[str], name: str | None) -> None:
-    """Give a rosbag2 folder's ``.mcap`` the bag's final ``name``. rosbags names the file after the folder it
-    writes, and we write into a hidden sibling that is renamed when complete: without this the file would keep
-    the hidden name (``.NAME.partial.mcap``) that Foxglove's file dialog does not show."""
-    folder = Path(bag)
-    old = folder / f"{folder.name}.mcap"
-    if name is None or name == folder.name or not old.is_file():
-        return
-    os.replace(old, folder / f"{name}.mcap")
-    meta = folder / "metadata.yaml"
-    meta.write_text(meta.read_text().replace(old.name, f"{name}.mcap"))
+def is_closed(bag: str | os.PathLike[str]) -> bool:
+    """Whether the bag was closed by its writer: its MCAP has its footer and, in a rosbag2 folder,
+    ``metadata.yaml`` is there."""
+    return has_footer(bag) and (Path(bag).is_file() or (Path(bag) / "metadata.yaml").is_file())
 
 
-def _typestore_for(schemas: dict, ts):
-    """The Jazzy typestore, plus every message type the bag defines that it lacks (from the bag's own schemas)."""
+def _register_bag_types(schemas: dict, ts) -> None:
+    """Add to ``ts`` every message type the bag defines that it lacks (from the bag's own schemas)."""
     from rosbags.typesys import get_types_from_idl, get_types_from_msg
 
     extra: dict = {}
@@ -82,14 +73,13 @@ def _typestore_for(schemas: dict, ts):
         extra.update(get_types_from_idl(text) if idl else get_types_from_msg(text, schema.name))
     if extra:
         ts.register(extra)
-    return ts
 
 
 def repair_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str],
-               progress: Callable[[int, int], None] | None = None, name: str | None = None) -> RepairReport:
+               progress: Callable[[int, int], None] | None = None) -> RepairReport:
     """Copy every message of the unclosed bag ``src`` that lies in a complete record into a new, closed bag at
-    ``dst`` (a rosbag2 folder, MCAP storage; ``name``: the bag's name once renamed, default ``dst``'s);
-    ``progress(bytes_read, bytes_total)``. A closed bag is refused: there is nothing to repair."""
+    ``dst`` (a rosbag2 folder, MCAP storage); ``progress(bytes_read, bytes_total)``. A closed bag is refused:
+    there is nothing to repair."""
     from mcap.records import Channel, Message, Schema
     from mcap.stream_reader import StreamReader
     from rosbags.rosbag2 import StoragePlugin, Writer
@@ -129,7 +119,7 @@ def repair_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                         ch = channels[cid]
                         msgtype = schemas[ch.schema_id].name
                         if msgtype not in ts.types:
-                            ts = _typestore_for(schemas, ts)
+                            _register_bag_types(schemas, ts)
                         conns[cid] = writer.add_connection(ch.topic, msgtype, typestore=ts)
                     writer.write(conns[cid], record.log_time, record.data)
                     counts[channels[cid].topic] = counts.get(channels[cid].topic, 0) + 1
@@ -142,7 +132,6 @@ def repair_bag(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         writer.close()
         raise
     writer.close()
-    name_bag_file(dst, name)
     if progress is not None:
         progress(size, size)
     return RepairReport(messages=counts, last_ns=last_ns, dropped_bytes=max(0, size - good_end))

@@ -6,7 +6,7 @@ attribute), a Diffusion Policy replay zarr (``data/`` and ``meta/episode_ends``,
 or a ``.zip``), a LeRobotDataset (``meta/info.json``) or a ROS 2 bag (``.mcap``, or a rosbag2 folder with
 ``metadata.yaml``). Formats recognised but not read yet get an error saying so, rather than "no replay store".
 
-Every conversion writes into a hidden sibling (``.<name>.partial``) and renames it into place only when it is
+Every conversion writes into a hidden sibling (``.<name>.partial/<name>``) and moves it into place only when it is
 complete, so the destination appears whole or not at all; an interrupted conversion leaves only the hidden
 folder, which the next one replaces.
 """
@@ -86,22 +86,26 @@ def _partial(dst: Path) -> Path:
 
 def write_atomically(dst: str | os.PathLike[str], write: Callable[[Path], object], *, overwrite: bool = False
                      ) -> object:
-    """Run ``write(tmp)`` on a hidden sibling of ``dst``, then rename it to ``dst``. Refuses an existing
-    ``dst`` unless ``overwrite`` (which replaces it only once the new one is complete)."""
+    """Run ``write(tmp)``, then move ``tmp`` to ``dst``. ``tmp`` has ``dst``'s name, inside a hidden sibling
+    folder (a writer that names its files after their folder, as rosbags does for a bag's ``.mcap``, names them
+    right). Refuses an existing ``dst`` unless ``overwrite`` (which replaces it only once the new one is
+    complete)."""
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise StoreError(f"{dst} exists: choose another destination, or pass --overwrite")
-    tmp = _partial(dst)
-    _remove(tmp)
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    box = _partial(dst)
+    _remove(box)
+    box.mkdir(parents=True)
+    tmp = box / dst.name
     try:
         out = write(tmp)
     except BaseException:
-        _remove(tmp)
+        _remove(box)
         raise
     if dst.exists():
         _remove(dst)
     os.replace(tmp, dst)
+    _remove(box)
     return out
 
 

@@ -83,9 +83,8 @@ class Learner:
         self.dir = Path(work_dir or cfg.learner.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         lc = cfg.learner
-        scalars = (ScalarLog(self.dir, tensorboard=lc.tensorboard, wandb=lc.wandb, project=lc.wandb_project,
-                             name=self.dir.name, config={"learner": dataclasses.asdict(lc), "seed": cfg.seed})
-                   if lc.tensorboard or lc.wandb != "off" else None)
+        scalars = ScalarLog.for_learner(self.dir, lc, self.dir.name,
+                                        {"learner": dataclasses.asdict(lc), "seed": cfg.seed})
         self.metrics = MetricsLog(self.dir, METRICS, scalars)
         net = self.base.net
         encoder = None if self.frozen_features else ObservationEncoder.spec_of(net)

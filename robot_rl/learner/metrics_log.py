@@ -14,7 +14,10 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from robot_rl.config.learning import LearnerConfig
 
 WANDB_MODES = ("off", "offline", "online")
 TENSORBOARD_DIR = "tensorboard"
@@ -54,6 +57,14 @@ class ScalarLog:
 
             self._wandb = wb.init(project=project, name=name, dir=str(self.dir), mode=wandb,
                                   config=dict(config or {}), reinit="create_new")
+
+    @classmethod
+    def for_learner(cls, dir: str | Path, lc: LearnerConfig, name: str, config: Mapping[str, Any]) -> ScalarLog | None:
+        """The sinks ``learner.tensorboard`` / ``learner.wandb`` turn on, or None when both are off."""
+        if not lc.tensorboard and lc.wandb == "off":
+            return None
+        return cls(dir, tensorboard=lc.tensorboard, wandb=lc.wandb, project=lc.wandb_project, name=name,
+                   config=config)
 
     def log(self, values: Mapping[str, Any], step: int, prefix: str = "") -> None:
         """The finite numbers of ``values`` (others are left out), flushed at once: a crash loses nothing."""
