@@ -77,12 +77,18 @@ class ScalarLog:
             self._wandb.log(nums, step=step)
 
     def close(self) -> None:
+        """Close every sink with its file complete on disk when this returns."""
         if self._tb is not None:
             self._tb.close()
             self._tb = None
         if self._wandb is not None:
+            import wandb as wb
+
             self._wandb.finish()
             self._wandb = None
+            # finish() only asks W&B's service process to close the run; that process writes the run's log in the
+            # background. teardown() waits for it to exit, so the run folder is whole when close() returns.
+            wb.teardown()
 
 
 class MetricsLog:
