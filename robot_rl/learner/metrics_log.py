@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from robot_rl.config.learning import LearnerConfig
@@ -34,6 +35,9 @@ def _numbers(rec: Mapping[str, Any]) -> dict[str, float]:
 
 class ScalarLog:
     """TensorBoard (and optionally W&B) scalars under ``dir``: ``log({tag: value}, step)``."""
+
+    _wandb_open: ClassVar[int] = 0  # W&B runs this process has open, over every instance
+    _wandb_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, dir: str | Path, *, tensorboard: bool = True, wandb: str = "off", project: str = "robot_rl",
                  name: str | None = None, config: Mapping[str, Any] | None = None) -> None:
@@ -57,6 +61,8 @@ class ScalarLog:
 
             self._wandb = wb.init(project=project, name=name, dir=str(self.dir), mode=wandb,
                                   config=dict(config or {}), reinit="create_new")
+            with ScalarLog._wandb_lock:
+                ScalarLog._wandb_open += 1
 
     @classmethod
     def for_learner(cls, dir: str | Path, lc: LearnerConfig, name: str, config: Mapping[str, Any]) -> ScalarLog | None:
@@ -87,8 +93,12 @@ class ScalarLog:
             self._wandb.finish()
             self._wandb = None
             # finish() only asks W&B's service process to close the run; that process writes the run's log in the
-            # background. teardown() waits for it to exit, so the run folder is whole when close() returns.
-            wb.teardown()
+            # background. teardown() waits for it to exit, so the run folder is whole when close() returns. It
+            # ends every run of the process, so it waits for the last one open here (the learning bench has two).
+            with ScalarLog._wandb_lock:
+                ScalarLog._wandb_open -= 1
+                if ScalarLog._wandb_open == 0:
+                    wb.teardown()
 
 
 class MetricsLog:

@@ -49,6 +49,22 @@ def test_an_offline_wandb_run_holds_each_record_at_its_update_count(tmp_path):
     assert wandb_runs.finished(run)
 
 
+def test_two_wandb_runs_open_at_once_are_each_whole(tmp_path):
+    """The learning bench holds the learner's run and its evaluation run in one process: closing the first leaves
+    the second logging, and each folder holds its own rows once both are closed."""
+    learner = ScalarLog(tmp_path / "learner", tensorboard=False, wandb="offline", name="learner")
+    evals = ScalarLog(tmp_path / "eval", tensorboard=False, wandb="offline", name="eval")
+    learner.log({"critic_loss": 1.0}, 5, prefix="learner/")
+    evals.log({"success": 0.25}, 100, prefix="eval/")
+    learner.close()
+    evals.log({"success": 0.5}, 200, prefix="eval/")
+    evals.close()
+    [lrun], [erun] = wandb_runs.run_files(tmp_path / "learner"), wandb_runs.run_files(tmp_path / "eval")
+    assert [(r["_step"], r["learner/critic_loss"]) for r in wandb_runs.history(lrun)] == [(5, 1.0)]
+    assert [(r["_step"], r["eval/success"]) for r in wandb_runs.history(erun)] == [(100, 0.25), (200, 0.5)]
+    assert wandb_runs.finished(lrun) and wandb_runs.finished(erun)
+
+
 def test_wandb_without_its_package_is_refused_with_the_fix(tmp_path, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
