@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_rl.data.formats import write_atomically
 from robot_rl.data.replay_store import ReplayStore
 from robot_rl.data.row_schema import STATE_KEY, stored_image_key
 from robot_rl.spec import ACTION_NAMES
@@ -86,10 +87,12 @@ def write_episode_rrd(store: ReplayStore, episode: int, path: str | Path, camera
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rec = rr.RecordingStream(APP_ID, recording_id=f"{Path(store.path).name}-episode{episode}")
-    tmp = path.with_name(f".{path.name}.partial")
-    rec.save(str(tmp))
-    log_columns(rec, cols, cameras, meta)
-    rec.flush()
-    rec.disconnect()
-    tmp.replace(path)  # whole or not at all
+
+    def write(tmp: Path) -> None:
+        rec.save(str(tmp))
+        log_columns(rec, cols, cameras, meta)
+        rec.flush()
+        rec.disconnect()
+
+    write_atomically(path, write, overwrite=True)  # whole or not at all; a view written again replaces the last
     return path
