@@ -102,8 +102,8 @@ def write_atomically(dst: str | os.PathLike[str], write: Callable[[Path], object
     except BaseException:
         _remove(box)
         raise
-    if dst.exists():
-        _remove(dst)
+    if dst.exists() and (tmp.is_dir() or (dst.is_dir() and not dst.is_symlink())):
+        _remove(dst)  # os.replace swaps a file for a file in one step; only a folder has to go first
     os.replace(tmp, dst)
     _remove(box)
     return out

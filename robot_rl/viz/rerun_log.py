@@ -85,7 +85,6 @@ def write_episode_rrd(store: ReplayStore, episode: int, path: str | Path, camera
     meta = (f"episode {episode} of {store.path}: source {m.source.name}, seed {m.seed}, success {m.success}, "
             f"weights v{m.policy_version}, {len(cols['t_obs']) - 1} steps")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rec = rr.RecordingStream(APP_ID, recording_id=f"{Path(store.path).name}-episode{episode}")
 
     def write(tmp: Path) -> None:

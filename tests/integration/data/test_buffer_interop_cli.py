@@ -114,6 +114,22 @@ def test_the_destination_appears_whole_or_not_at_all(tmp_path):
         write_atomically(tmp_path / "dst", lambda tmp: tmp.mkdir())
 
 
+def test_overwrite_replaces_a_file_or_a_folder_with_the_new_one(tmp_path):
+    dst = tmp_path / "sub" / "view.rrd"
+    write_atomically(dst, lambda tmp: tmp.write_text("old"))
+    write_atomically(dst, lambda tmp: tmp.write_text("new"), overwrite=True)
+    assert dst.read_text() == "new"
+
+    def folder(tmp):
+        tmp.mkdir()
+        (tmp / "data").write_text("folder")
+
+    write_atomically(dst, folder, overwrite=True)
+    assert (dst / "data").read_text() == "folder"
+    write_atomically(dst, lambda tmp: tmp.write_text("file again"), overwrite=True)
+    assert dst.read_text() == "file again" and sorted(p.name for p in dst.parent.iterdir()) == ["view.rrd"]
+
+
 def test_imported_episodes_train_the_bc_base(tmp_path, capsys):
     src = tmp_path / "dp.zarr"
     write_dp(zarr.open_group(src, mode="w", zarr_format=2), lengths=(12, 14), hw=(32, 32))
